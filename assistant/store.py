@@ -1,0 +1,348 @@
+"""The clause index: dense vectors in Chroma (through llama-index), a persisted BM25 index and a clause catalog.
+
+Chroma is the source of truth. The lexical index and the catalog (clause records with their document's
+metadata, used to hydrate hits without a database round trip) are files in ``data_dir/lexical``; they are
+rebuilt from Chroma whenever they do not match it, so a shared Chroma server stays consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embedders import Embedder
+from .settings import Settings
+from .text import normalise, tokenize
+from .types import Clause, Document, DocumentMeta
+
+log = logging.getLogger(__name__)
+_STATE = "state.json"
+_CATALOG = "catalog.jsonl"
+_DOCS = "documents.json"
+
+
+class IndexError_(RuntimeError):
+    """The index is missing or was built differently; the message says what to do."""
+
+
+class EmbedderMismatchError(IndexError_):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents, regions or years (empty = no restriction)."""
+
+    sources: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.regions or self.years)
+
+    def where(self) -> dict[str, Any] | None:
+        conds: list[dict[str, Any]] = []
+        if self.sources:
+            conds.append({"source": {"$in": list(self.sources)}})
+        if self.regions:
+            conds.append({"region_key": {"$in": [normalise(r) for r in self.regions]}})
+        if self.years:
+            conds.append({"year": {"$in": [int(y) for y in self.years]}})
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+
+def embed_text(clause: Clause, meta: DocumentMeta) -> str:
+    """What the dense encoder sees: Simplified text with the document title and heading chain."""
+    context = " ".join([meta.title, *clause.headings])
+    return normalise(f"{context}\n{clause.text}")
+
+
+def lexical_text(clause: Clause, meta: DocumentMeta) -> str:
+    """What BM25 sees: the clause with its headings; the header and sign-off also carry the metadata."""
+    extra = ""
+    if clause.kind in {"header", "signoff"}:
+        extra = " ".join([meta.title, meta.doc_number, meta.issuer, meta.date_issued, meta.region, meta.doc_type, "发文字号 印发 发布 日期"])
+    return normalise(" ".join([*clause.headings, clause.text, extra]))
+
+
+def _clause_record(clause: Clause) -> dict[str, Any]:
+    record = asdict(clause)
+    record["id"] = clause.id
+    return record
+
+
+def _clause_from(record: dict[str, Any]) -> Clause:
+    data = {k: v for k, v in record.items() if k != "id"}
+    for key in ("label_path", "headings", "lead_units", "units", "deadlines", "flags"):
+        data[key] = tuple(data.get(key) or ())
+    return Clause(**data)
+
+
+class ClauseStore:
+    """Read and write access to the index of one data directory (or Chroma server) and collection."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.embedder = embedder
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            from urllib.parse import urlparse
+
+            url = urlparse(settings.chroma_url)
+            self.client = chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
+        else:
+            settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        self.collection = self.client.get_or_create_collection(
+            settings.collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": embedder.name},
+        )
+        built_with = (self.collection.metadata or {}).get("embedder")
+        if built_with and built_with != embedder.name:
+            raise EmbedderMismatchError(
+                f"the index in {settings.chroma_url or settings.chroma_dir} was built with embedder {built_with!r}, "
+                f"but {embedder.name!r} is configured; re-ingest with the new embedder (python -m ingest --rebuild …) "
+                f"or set embedder = {built_with!r}"
+            )
+        self.vectors = ChromaVectorStore(chroma_collection=self.collection)
+        self.lexical_dir = settings.lexical_dir
+        self._bm25 = None
+        self.catalog: dict[str, Clause] = {}
+        self.order: list[str] = []
+        self.documents: dict[str, dict[str, Any]] = {}
+        self._meta: dict[str, DocumentMeta] = {}
+        self._load()
+
+    # ------------------------------------------------------------ loading
+
+    def _load(self) -> None:
+        state_file = self.lexical_dir / _STATE
+        state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        count = self.collection.count()
+        if state.get("count") != count or state.get("embedder") != self.embedder.name or not (self.lexical_dir / _CATALOG).is_file():
+            if count:
+                log.info("lexical index out of date with the vector store; rebuilding it from %d records", count)
+                self._rebuild_from_chroma()
+            return
+        self.documents = json.loads((self.lexical_dir / _DOCS).read_text(encoding="utf-8"))
+        self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
+        with (self.lexical_dir / _CATALOG).open(encoding="utf-8") as fh:
+            for line in fh:
+                clause = _clause_from(json.loads(line))
+                self.catalog[clause.id] = clause
+                self.order.append(clause.id)
+        if (self.lexical_dir / "bm25").is_dir():
+            import bm25s
+
+            self._bm25 = bm25s.BM25.load(str(self.lexical_dir / "bm25"), mmap=False)
+        self._build_arrays()
+
+    def _rebuild_from_chroma(self) -> None:
+        got = self.collection.get(include=["metadatas"])
+        self.catalog, self.order, self.documents, self._meta = {}, [], {}, {}
+        for cid, md in zip(got["ids"], got["metadatas"], strict=True):
+            clause = _clause_from(json.loads(md["clause_json"]))
+            self.catalog[cid] = clause
+            if clause.source not in self.documents:
+                self.documents[clause.source] = json.loads(md["doc_json"])
+        self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
+        self.order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
+        self._write_lexical()
+
+    def _build_arrays(self) -> None:
+        sources = sorted(self.documents)
+        self._source_index = {s: i for i, s in enumerate(sources)}
+        self._src = np.array([self._source_index.get(self.catalog[i].source, -1) for i in self.order], dtype=np.int32)
+        self._region = np.array([normalise(self._meta[self.catalog[i].source].region) for i in self.order], dtype=object)
+        self._year = np.array([self._meta[self.catalog[i].source].year for i in self.order], dtype=np.int32)
+
+    # ------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def meta(self, source: str) -> DocumentMeta:
+        return self._meta[source]
+
+    def metas(self) -> list[DocumentMeta]:
+        return [self._meta[s] for s in sorted(self._meta)]
+
+    def clauses_of(self, source: str) -> list[Clause]:
+        return [self.catalog[i] for i in self.order if self.catalog[i].source == source]
+
+    def document_text(self, source: str) -> str:
+        return self.documents.get(source, {}).get("text", "")
+
+    def fingerprint(self, source: str) -> str:
+        return self.documents.get(source, {}).get("fingerprint", "")
+
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        mask = np.ones(len(self.order), dtype=bool)
+        if filters.sources:
+            wanted = [self._source_index[s] for s in filters.sources if s in self._source_index]
+            mask &= np.isin(self._src, wanted)
+        if filters.regions:
+            mask &= np.isin(self._region, [normalise(r) for r in filters.regions])
+        if filters.years:
+            mask &= np.isin(self._year, list(filters.years))
+        return mask
+
+    def lexical_search(self, tokens: list[str], k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
+        if self._bm25 is None or not self.order:
+            return []
+        vocab = self._bm25.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return []
+        mask = self._mask(filters)
+        if mask is not None and not mask.any():
+            return []
+        k = min(k, len(self.order))
+        docs, scores = self._bm25.retrieve(
+            [known], k=k, show_progress=False, weight_mask=None if mask is None else mask.astype(np.float32), n_threads=0
+        )
+        return [(self.order[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if not self.order:
+            return []
+        kwargs: dict[str, Any] = {}
+        where = filters.where()
+        if where:
+            kwargs["where"] = where
+        result = self.vectors.query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=min(k, len(self.order))), **kwargs
+        )
+        # llama-index reports exp(-distance); turn it back into cosine similarity (distance = 1 - cos)
+        return [(i, 1.0 + float(np.log(max(s, 1e-12)))) for i, s in zip(result.ids, result.similarities, strict=True)]
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token in the lexical index (0 when unknown)."""
+        if self._bm25 is None:
+            return 0.0
+        tid = self._bm25.vocab_dict.get(token)
+        if tid is None:
+            return 0.0
+        df = self._df[tid] if tid < len(self._df) else 0
+        n = len(self.order)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    @property
+    def _df(self) -> np.ndarray:
+        if not hasattr(self, "_df_cache"):
+            indptr = self._bm25.scores["indptr"]
+            self._df_cache = np.diff(indptr)
+        return self._df_cache
+
+    # ------------------------------------------------------------ writing
+
+    def upsert(self, doc: Document, fingerprint: str, batch: int = 64) -> int:
+        """Replace everything stored for ``doc.meta.source`` with ``doc``'s clauses. Returns the clause count."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        self.delete(doc.meta.source)
+        meta = doc.meta
+        doc_json = json.dumps(
+            {"meta": meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses)},
+            ensure_ascii=False,
+        )
+        clauses = list({c.id: c for c in doc.clauses}.values())
+        for start in range(0, len(clauses), batch):
+            chunk = clauses[start : start + batch]
+            vectors = self.embedder.embed_documents([embed_text(c, meta) for c in chunk])
+            nodes = []
+            for j, (clause, vector) in enumerate(zip(chunk, vectors, strict=True)):
+                nodes.append(
+                    TextNode(
+                        id_=clause.id,
+                        text=clause.text,
+                        embedding=vector.tolist(),
+                        metadata={
+                            "source": clause.source,
+                            "label": clause.label,
+                            "kind": clause.kind,
+                            "region_key": normalise(meta.region),
+                            "year": meta.year,
+                            "doc_type": meta.doc_type,
+                            "clause_json": json.dumps(_clause_record(clause), ensure_ascii=False),
+                            # the document record rides on its first clause only
+                            "doc_json": doc_json if start + j == 0 else "",
+                        },
+                        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=clause.source)},
+                    )
+                )
+            self.vectors.add(nodes)
+        self.documents[meta.source] = json.loads(doc_json)
+        self._meta[meta.source] = meta
+        for clause in clauses:
+            self.catalog[clause.id] = clause
+        self._dirty = True
+        return len(clauses)
+
+    def delete(self, source: str) -> int:
+        """Remove every record of one document. Returns how many clauses it had."""
+        self.vectors.delete(ref_doc_id=source)
+        gone = [i for i, c in self.catalog.items() if c.source == source]
+        for i in gone:
+            del self.catalog[i]
+        self.documents.pop(source, None)
+        self._meta.pop(source, None)
+        self._dirty = True
+        return len(gone)
+
+    def commit(self) -> None:
+        """Rebuild and persist the lexical index and catalog after writes."""
+        if getattr(self, "_dirty", False):
+            self.order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
+            self._write_lexical()
+            self._dirty = False
+
+    def _write_lexical(self) -> None:
+        import bm25s
+
+        tmp = self.lexical_dir.with_name(self.lexical_dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        # the first clause of a document carries the document record in Chroma; keep it when rebuilding
+        with (tmp / _CATALOG).open("w", encoding="utf-8") as fh:
+            for i in self.order:
+                fh.write(json.dumps(_clause_record(self.catalog[i]), ensure_ascii=False) + "\n")
+        (tmp / _DOCS).write_text(json.dumps(self.documents, ensure_ascii=False), encoding="utf-8")
+        self._bm25 = None
+        if self.order:
+            corpus = [tokenize(lexical_text(self.catalog[i], self._meta[self.catalog[i].source]), normalised=True) for i in self.order]
+            corpus = [tokens or ["∅"] for tokens in corpus]
+            model = bm25s.BM25()
+            model.index(corpus, show_progress=False)
+            model.save(str(tmp / "bm25"), show_progress=False)
+            self._bm25 = model
+        (tmp / _STATE).write_text(json.dumps({"count": self.collection.count(), "embedder": self.embedder.name}))
+        shutil.rmtree(self.lexical_dir, ignore_errors=True)
+        tmp.rename(self.lexical_dir)
+        if hasattr(self, "_df_cache"):
+            del self._df_cache
+        self._build_arrays()
+
+
+def index_exists(settings: Settings) -> bool:
+    return settings.chroma_url != "" or Path(settings.chroma_dir).is_dir()

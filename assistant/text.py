@@ -1,0 +1,111 @@
+"""Text normalisation shared by indexing, querying and evaluation: script, width, tokens, sentences."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import jieba
+import opencc
+
+jieba.setLogLevel(60)
+
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{CJK}]")
+_PUNCT_SPACE_RE = re.compile(r"[\s\W_]+", re.UNICODE)
+SENTENCE_END = "。！？；!?;"
+_SENTENCE_RE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”」』）)]*|\n|$)")
+STOPWORDS = frozenset(
+    """的 了 和 与 及 或 在 是 为 对 把 被 由 从 向 以 于 等 中 上 下 这 那 哪 什么 怎么 怎样 如何 哪些 哪个 吗 呢 吧 啊
+    有 有没有 有关 关于 要求 提出 规定 进行 相关 一个 一些 可以 能 会 应 应当 需要 要 请问 请 问 我 我们 你 你们
+    他们 它 其 该 此 之 所 就 都 也 还 又 并 而 及其 以及 方面 哪里 多少 几 个 年 月 日 时候 文件 文中 里 说 讲 做
+    呢 么 么样 是否 是不是 可 如果 那么 这个 那个 这些 那些 这项 该项 一下 具体 主要 内容 情况 工作 方面 怎么办 谁 ？ ?""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+def to_traditional(text: str) -> str:
+    return _s2t().convert(text)
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII forms and ideographic spaces to half-width; CJK punctuation kept."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xFF01 <= code <= 0xFF5E:
+            out.append(chr(code - 0xFEE0))
+        elif ch in "\u3000\u00a0\u2002\u2003\u2009":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def normalise(text: str) -> str:
+    """Search form of a text: Simplified script, half-width, lower case."""
+    return fold_width(to_simplified(text)).lower()
+
+
+def match_key(text: str) -> str:
+    """Comparison form used by evaluation: normalised, without whitespace or punctuation."""
+    return _PUNCT_SPACE_RE.sub("", normalise(unicodedata.normalize("NFKC", text)))
+
+
+def is_traditional(text: str) -> bool:
+    """True when converting to Simplified changes a noticeable share of the characters."""
+    sample = "".join(_CJK_RE.findall(text))[:4000]
+    if not sample:
+        return False
+    changed = sum(a != b for a, b in zip(sample, to_simplified(sample), strict=False))
+    return changed / len(sample) > 0.03
+
+
+def in_script(text: str, script: str) -> str:
+    """Render our own (Simplified) wording in a document's script."""
+    return to_traditional(text) if script == "traditional" else text
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+def tokenize(text: str, *, normalised: bool = False) -> list[str]:
+    """Search tokens (jieba search mode) of the Simplified form, stop words and punctuation removed."""
+    norm = text if normalised else normalise(text)
+    tokens = []
+    for tok in jieba.lcut_for_search(norm):
+        tok = tok.strip()
+        if not tok or tok in STOPWORDS or not any(ch.isalnum() for ch in tok):
+            continue
+        tokens.append(tok)
+    return tokens
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` of a text, split after 。！？； and line breaks."""
+    spans = []
+    for m in _SENTENCE_RE.finditer(text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        stripped_end = end
+        while stripped_end > start and text[stripped_end - 1].isspace():
+            stripped_end -= 1
+        if stripped_end > start:
+            spans.append((start, stripped_end))
+    return spans

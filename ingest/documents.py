@@ -1,0 +1,72 @@
+"""One file in, one parsed :class:`Document` and its report out."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.types import Document
+
+from .clauses import parse_clauses
+from .clean import clean
+from .loaders import load
+from .metadata import apply_sidecar, extract_metadata, sidecar_path
+
+
+@dataclass
+class FileReport:
+    """What ingestion did to one file; serialised into the ``--report`` JSON."""
+
+    path: str
+    status: str = "ok"
+    """``ok``, ``unchanged``, ``failed`` or ``removed``."""
+    error: str = ""
+    encoding: str = ""
+    format: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    clauses: int = 0
+    removed_lines: list[dict[str, Any]] = field(default_factory=list)
+    repairs: dict[str, int] = field(default_factory=dict)
+    flagged_lines: list[dict[str, Any]] = field(default_factory=list)
+    unattached_lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fingerprint(path: Path, max_chars: int) -> str:
+    """Changes when the file, its sidecar or the parsing settings change."""
+    digest = hashlib.sha1(path.read_bytes())
+    sidecar = sidecar_path(path)
+    if sidecar is not None:
+        digest.update(sidecar.read_bytes())
+    digest.update(f"max_chars={max_chars};parser=1".encode())
+    return digest.hexdigest()
+
+
+def read_document(path: Path, max_chars: int = 360) -> tuple[Document, FileReport]:
+    """Load, clean, parse and describe one file. Raises ``LoadError`` or ``MetadataError`` for bad input."""
+    report = FileReport(path=str(path))
+    loaded = load(path)
+    report.encoding, report.format = loaded.encoding, loaded.format
+    lines, cleaning = clean(loaded.text)
+    if not lines:
+        from .loaders import LoadError
+
+        raise LoadError("no text left after removing page boilerplate")
+    parsed = parse_clauses(path.name, lines, max_chars=max_chars)
+    text = "\n".join(line.text for line in lines)
+    preamble = next((c.text for c in parsed.clauses if c.kind == "preamble"), "")
+    meta = extract_metadata(path.name, parsed.header_lines, parsed.signoff_lines, preamble, text, cleaning.page_fields)
+    meta = apply_sidecar(meta, path)
+    report.metadata = meta.to_dict()
+    report.clauses = len(parsed.clauses)
+    report.removed_lines = [asdict(n) for n in cleaning.removed]
+    report.flagged_lines = [asdict(n) for n in cleaning.flagged]
+    report.repairs = dict(cleaning.repairs)
+    report.unattached_lines = parsed.unattached
+    report.warnings = parsed.warnings
+    return Document(meta=meta, text=text, clauses=parsed.clauses), report

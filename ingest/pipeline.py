@@ -1,0 +1,111 @@
+"""Ingest a batch of files into the clause index; one bad file never stops the batch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.embedders import Embedder, make_embedder
+from assistant.settings import Settings
+from assistant.store import ClauseStore
+
+from .documents import FileReport, fingerprint, read_document
+from .loaders import SUPPORTED, LoadError
+from .metadata import MetadataError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def to_dict(self) -> dict:
+        return {
+            "documents": [f.to_dict() for f in self.files],
+            "summary": {
+                "files": len(self.files),
+                "ingested": sum(f.status == "ok" for f in self.files),
+                "unchanged": sum(f.status == "unchanged" for f in self.files),
+                "failed": len(self.failed),
+                "removed": sum(f.status == "removed" for f in self.files),
+                "clauses": sum(f.clauses for f in self.files if f.status in {"ok", "unchanged"}),
+            },
+        }
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the files inside folders named (recursively), sidecars excluded."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.endswith((".meta.json", ".meta.toml")) and not p.name.startswith(".")
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def ingest(
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    prune: bool = False,
+    embedder: Embedder | None = None,
+    store: ClauseStore | None = None,
+    progress: Callable[[Path], None] | None = None,
+) -> IngestResult:
+    """Ingest files (re-ingesting changed ones, skipping unchanged ones); with ``prune`` remove the rest."""
+    store = store or ClauseStore(settings, embedder or make_embedder(settings))
+    files = collect_files(Path(p) for p in paths)
+    result = IngestResult()
+    seen: set[str] = set()
+    for path in files:
+        report = FileReport(path=str(path))
+        try:
+            if not path.exists():
+                raise LoadError("no such file")
+            if path.suffix.lower() not in SUPPORTED:
+                raise LoadError(f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}")
+            if path.name in seen:
+                raise LoadError("another file of the same name was already ingested in this batch (names identify documents)")
+            seen.add(path.name)
+            stamp = fingerprint(path, settings.max_clause_chars)
+            doc, report = read_document(path, settings.max_clause_chars)
+            if store.fingerprint(path.name) == stamp:
+                report.status = "unchanged"
+            else:
+                report.clauses = store.upsert(doc, stamp)
+        except (LoadError, MetadataError, OSError) as exc:
+            report.status, report.error = "failed", str(exc)
+            log.warning("%s: %s", path, exc)
+        result.files.append(report)
+        if progress:
+            progress(path)
+    if prune:
+        for source in sorted(set(store.documents) - seen):
+            count = store.delete(source)
+            result.files.append(FileReport(path=source, status="removed", clauses=count))
+    store.commit()
+    return result
+
+
+def remove(sources: Iterable[str], settings: Settings, embedder: Embedder | None = None) -> list[FileReport]:
+    store = ClauseStore(settings, embedder or make_embedder(settings))
+    reports = []
+    for source in sources:
+        name = Path(source).name
+        if name not in store.documents:
+            reports.append(FileReport(path=name, status="failed", error="not in the index"))
+            continue
+        reports.append(FileReport(path=name, status="removed", clauses=store.delete(name)))
+    store.commit()
+    return reports
