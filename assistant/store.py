@@ -247,6 +247,11 @@ class ClauseStore:
         n = len(self.order)
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
+    def max_idf(self) -> float:
+        """The idf of a token found in one clause only."""
+        n = max(len(self.order), 1)
+        return float(np.log(1 + (n - 0.5) / 1.5))
+
     @property
     def _df(self) -> np.ndarray:
         if not hasattr(self, "_df_cache"):

@@ -93,6 +93,8 @@ class Hit:
     lexical_rank: int | None = None
     dense_rank: int | None = None
     dense_score: float = 0.0
+    coverage: float = 0.0
+    """Share of the question's key-term weight found in the clause."""
 
 
 @dataclass(frozen=True)

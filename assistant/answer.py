@@ -1,0 +1,243 @@
+"""Compose answers from retrieved clauses: evidence check, abstention, and the extractive answerer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from .query import KeyTerm, Query
+from .store import lexical_text
+from .text import in_script, is_traditional, normalise, split_sentences
+from .types import HEADER_LABEL, Answer, Citation, Hit
+
+CANNOT_ANSWER = "文件中没有找到能回答这个问题的内容。"
+"""The one "cannot answer" wording, shared by code, prompts and tests."""
+
+MAX_SENTENCE_CHARS = 110
+_LABEL_PREFIX_RE = re.compile(r"^\s*(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．]|第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]+[是要][，,]?)\s*")
+_RESPONSIBLE_WORDS = ("责任单位", "牵头", "负责", "主体责任", "第一责任人", "配合")
+_DEADLINE_HINT_RE = re.compile(r"(?:19|20)\d{2}\s*年|年底前|年内|月底前|之前|以前|前完成|时限|期限|逐步|到\s*(?:19|20)\d{2}")
+
+
+class Answerer(Protocol):
+    """Writes the answer to a query from the hits that passed the evidence check."""
+
+    name: str
+
+    def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Whether the retrieved clauses answer the question, and why not."""
+
+    confidence: float
+    answerable: bool
+    reason: str = ""
+
+
+def assess(query: Query, hits: list[Hit], threshold: float) -> Evidence:
+    """Decide from the evidence whether to answer: places and years no document covers, term coverage, similarity."""
+    if not hits:
+        return Evidence(0.0, False, "no passage matched")
+    if query.unknown_places:
+        return Evidence(0.0, False, f"no document covers {'、'.join(query.unknown_places)}")
+    pool = " ".join(lexical_text(h.clause, h.meta) + " " + h.meta.date_issued for h in hits)
+    missing_years = [y for y in query.years if y not in pool]
+    if missing_years:
+        return Evidence(0.0, False, f"no passage mentions {'、'.join(missing_years)}")
+    missing_numbers = [n for n in query.numbers if normalise(n).replace(" ", "") not in pool.replace(" ", "")]
+    if missing_numbers:
+        return Evidence(0.0, False, f"no passage mentions {'、'.join(missing_numbers)}")
+    if query.intent == "metadata" or (query.targets and not query.key_terms):
+        return Evidence(1.0, True)
+    best = max(confidence(query, h) for h in hits[:5])
+    return Evidence(best, best >= threshold, "" if best >= threshold else f"best evidence {best:.2f} < {threshold:.2f}")
+
+
+def confidence(query: Query, hit: Hit) -> float:
+    """How well one clause answers a query: key-term coverage, backed by dense similarity."""
+    if not query.key_terms:
+        return hit.dense_score
+    return 0.65 * hit.coverage + 0.35 * max(hit.dense_score, 0.0)
+
+
+def cannot_answer(question: str, hits: list[Hit], evidence: Evidence, related: int = 3) -> Answer:
+    script = "traditional" if is_traditional(question) else "simplified"
+    text = in_script(CANNOT_ANSWER, script)
+    shown = hits[:related]
+    if shown:
+        text += in_script("以下条款可能相关，供参考：", script)
+        text += "；".join(f"《{h.meta.title}》{h.clause.label}" for h in shown) + "。"
+    return Answer(
+        question=question,
+        text=text,
+        abstained=True,
+        related=[Citation.from_hit(n, h) for n, h in enumerate(shown, 1)],
+        notice=evidence.reason,
+    )
+
+
+# ---------------------------------------------------------------- sentence selection
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: Hit
+    text: str
+    score: float
+    terms: frozenset[str]
+
+
+def _strip_label(text: str) -> str:
+    return _LABEL_PREFIX_RE.sub("", text, count=1)
+
+
+def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE_CHARS) -> str:
+    """A long sentence cut to the comma-separated run that holds most key terms."""
+    if len(sentence) <= limit:
+        return sentence
+    parts = re.split(r"(?<=[，,：:])", sentence)
+    norm_parts = [normalise(p) for p in parts]
+    best, best_score = (0, 1), -1.0
+    for i in range(len(parts)):
+        length = 0
+        for j in range(i, len(parts)):
+            length += len(parts[j])
+            if length > limit and j > i:
+                break
+            joined = "".join(norm_parts[i : j + 1])
+            score = sum(1 for t in terms if any(a in joined for a in t.alternatives)) - 0.001 * i
+            if score > best_score:
+                best, best_score = (i, j + 1), score
+    text = "".join(parts[best[0] : best[1]]).rstrip("，,：:")
+    if best[0] > 0:
+        text = "…" + text
+    if best[1] < len(parts):
+        text += "…"
+    return text
+
+
+def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None) -> list[Sentence]:
+    """The sentences of a clause scored by the key-term weight they hold."""
+    text = hit.clause.text
+    out = []
+    total = sum(weights.values()) or 1.0
+    for position, (start, end) in enumerate(split_sentences(text)):
+        raw = text[start:end].strip()
+        body = _strip_label(raw) if position == 0 else raw
+        if len(body) < 4:
+            continue
+        norm = normalise(body)
+        terms = frozenset(t.term for t in query.key_terms if any(a in norm for a in t.alternatives))
+        score = sum(weights.get(t, 0.0) for t in terms) / total
+        if (isinstance(bonus, re.Pattern) and bonus.search(norm)) or (isinstance(bonus, tuple) and any(w in norm for w in bonus)):
+            score += 0.5
+        if position == 0 and len(body) < 20 and not body.endswith(("。", "；")):
+            score -= 0.05  # a bare clause title says less than the sentences under it
+        score -= 0.01 * position
+        out.append(Sentence(hit, _window(body, query.key_terms), score, terms))
+    return out
+
+
+class ExtractiveAnswerer:
+    """Answers by quoting the sentences of the retrieved clauses that hold the question's key terms."""
+
+    name = "extractive"
+
+    def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer:
+        if query.intent == "metadata":
+            parts = self._metadata(query, hits)
+        elif query.intent == "comparison" and len(query.targets) >= 2:
+            parts = self._comparison(query, hits, weights)
+        elif query.intent == "responsibility":
+            parts = self._responsibility(query, hits, weights)
+        elif query.intent == "deadline":
+            parts = self._picked(query, hits, weights, bonus=_DEADLINE_HINT_RE)
+        else:
+            parts = self._picked(query, hits, weights)
+        return compose(query.text, parts)
+
+    # each method returns (prefix, sentence, hit) triples; compose() numbers the citations
+
+    def _picked(self, query: Query, hits: list[Hit], weights: dict[str, float], bonus=None, limit: int = 2) -> list[tuple[str, str, Hit]]:
+        top = hits[0]
+        first = sorted(sentences_of(top, query, weights, bonus), key=lambda s: s.score, reverse=True)
+        if not first:
+            return [("", _window(top.clause.text, query.key_terms), top)]
+        chosen = [first[0]]
+        covered = set(first[0].terms)
+        wanted = {t.term for t in query.key_terms}
+        # a second sentence only when it adds key terms the first lacks (from the same or the next clause)
+        pool = first[1:] + [s for h in hits[1:3] if h.coverage >= 0.5 * top.coverage for s in sentences_of(h, query, weights, bonus)]
+        for sentence in sorted(pool, key=lambda s: len(s.terms - covered), reverse=True):
+            if len(chosen) >= limit or not (wanted - covered):
+                break
+            if sentence.terms - covered and sentence.score > 0:
+                chosen.append(sentence)
+                covered |= sentence.terms
+        return [("", s.text, s.hit) for s in chosen]
+
+    def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
+        for hit in hits[:3]:
+            if hit.clause.responsible and hit.coverage >= 0.6 * hits[0].coverage:
+                topic = self._picked(query, [hit], weights, limit=1)
+                label = in_script("责任单位：", hit.meta.script)
+                return [*topic, (label, hit.clause.responsible, hit)]
+        return self._picked(query, hits, weights, bonus=_RESPONSIBLE_WORDS)
+
+    def _comparison(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
+        parts = []
+        for target in query.targets:
+            mine = [h for h in hits if h.clause.source in target.sources]
+            if mine:
+                best = self._picked(query, mine, weights, limit=1)[0]
+                parts.append((f"{in_script(target.name, mine[0].meta.script)}：", best[1], best[2]))
+        return parts
+
+    def _metadata(self, query: Query, hits: list[Hit]) -> list[tuple[str, str, Hit]]:
+        wanted = {s for t in query.targets for s in t.sources}
+        doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
+        source = doc_hits[0].clause.source
+        header = next((h for h in doc_hits if h.clause.source == source and h.clause.label == HEADER_LABEL), doc_hits[0])
+        meta = header.meta
+        facts = []
+        if meta.doc_type == "讲话":
+            facts.append(f"讲话人：{meta.issuer}")
+        elif meta.issuer:
+            facts.append(f"发文机关：{meta.issuer}")
+        if meta.doc_number:
+            facts.append(f"发文字号：{meta.doc_number}")
+        if meta.date_issued:
+            facts.append(f"日期：{_chinese_date(meta.date_issued)}")
+        if meta.date_published and meta.date_published != meta.date_issued:
+            facts.append(f"发布日期：{_chinese_date(meta.date_published)}")
+        text = in_script(f"《{meta.title}》，" + "，".join(facts), meta.script)
+        return [("", text, header)]
+
+
+def _chinese_date(iso: str) -> str:
+    parts = iso.split("-")
+    if len(parts) == 3:
+        return f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日"
+    return iso
+
+
+def compose(question: str, parts: list[tuple[str, str, Hit]]) -> Answer:
+    """Join answer sentences, each followed by the number of the clause it comes from."""
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    lines = []
+    for prefix, sentence, hit in parts:
+        cid = hit.clause.id
+        if cid not in numbers:
+            numbers[cid] = len(numbers) + 1
+            citations.append(Citation.from_hit(numbers[cid], hit, highlight=sentence.strip("…")))
+        body = sentence.rstrip("。；;，, ")
+        lines.append(f"{prefix}{body}[{numbers[cid]}]")
+    separator = "\n" if any(p for p, _, _ in parts) and len(parts) > 1 and len({h.clause.source for _, _, h in parts}) > 1 else "。"
+    text = separator.join(lines)
+    if separator == "。" or not text.endswith("。"):
+        text += "。"
+    return Answer(question=question, text=text, citations=citations)

@@ -1,0 +1,72 @@
+"""Rewrite a follow-up question into a standalone one, by rules (the LLM condenser lives in ``llm.py``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from .query import _DEADLINE_RE, _METADATA_RE, _RESPONSIBILITY_RE, QueryAnalyzer
+from .text import normalise
+
+_LEADING_RE = re.compile(r"^(那么|那|还有|另外|此外|而|再问一下|再问|同样|then|and|what about|how about)[，,\s]*", re.I)
+_TRAILING_RE = re.compile(r"(呢|吗|嘛|呀)?[？?。！!\s]*$")
+_PRONOUN_RE = re.compile(
+    r"这项|该项|此项|这个|那个|这些|那些|上述|以上|其中|它们|它的|它|其|该|这方面|这一|这部分|这里|那里|此类|同一|"
+    r"\b(it|this|that|these|those|they|them)\b",
+    re.I,
+)
+
+
+class Condenser(Protocol):
+    def condense(self, question: str, history: Sequence[dict[str, str]]) -> str: ...
+
+
+def user_turns(history: Sequence[dict[str, str]]) -> list[str]:
+    return [m.get("content", "") for m in history if m.get("role") == "user" and m.get("content", "").strip()]
+
+
+class RuleCondenser:
+    """Carries the topic, document and region of earlier turns into a question that leans on them."""
+
+    def __init__(self, analyzer: QueryAnalyzer) -> None:
+        self.analyzer = analyzer
+
+    def condense(self, question: str, history: Sequence[dict[str, str]]) -> str:
+        standalone = ""
+        for turn in user_turns(history):
+            standalone = self.rewrite(turn, standalone) if standalone else turn
+        return self.rewrite(question, standalone) if standalone else question
+
+    def is_followup(self, question: str) -> bool:
+        norm = normalise(question).strip()
+        query = self.analyzer.analyse(question)
+        if _LEADING_RE.match(norm) or _PRONOUN_RE.search(norm):
+            return True
+        return not query.key_terms
+
+    def rewrite(self, question: str, previous: str) -> str:
+        if not self.is_followup(question):
+            return question
+        now, before = self.analyzer.analyse(question), self.analyzer.analyse(previous)
+        core = _TRAILING_RE.sub("", _LEADING_RE.sub("", question.strip()))
+        carried = previous.strip()
+        if now.targets:  # "那张掖市呢？": the same question about another document or region
+            names = [t.name for t in now.targets]
+            old = [t.name for t in before.targets]
+            if old:
+                carried = normalise(carried)
+                for name in sorted(old, key=len, reverse=True):
+                    carried = carried.replace(name, "\x00")
+                carried = re.sub("\x00+", "和".join(names), carried, count=1).replace("\x00", "")
+            else:
+                carried = "和".join(names) + carried
+            for name in names:
+                core = normalise(core).replace(name, "")
+            core = core.strip("的，, ")
+        if now.intent != "fact":  # the follow-up asks something new of the same topic
+            for pattern in (_RESPONSIBILITY_RE, _DEADLINE_RE, _METADATA_RE):
+                carried = pattern.sub("", carried)
+        core = _PRONOUN_RE.sub("", core).strip("，, ")
+        carried = _TRAILING_RE.sub("", carried)
+        return f"{carried}，{core}？" if core else f"{carried}？"

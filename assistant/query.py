@@ -1,0 +1,238 @@
+"""Understand a question: normalise it, expand it with the policy thesaurus, find its intent, the documents
+or regions it names, its key terms, and the places and years it mentions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jieba
+
+from .text import STOPWORDS, has_cjk, normalise, tokenize
+from .types import DocumentMeta
+
+_RESPONSIBILITY_RE = re.compile(
+    r"谁负责|由谁|哪些?(个)?(部门|单位|机构)|责任单位|牵头|负责单位|主管部门|谁来|谁牵头|谁抓|归谁|"
+    r"who\b.*\b(responsible|lead|in charge)|which (department|agenc|unit|bod)",
+    re.I,
+)
+_DEADLINE_RE = re.compile(
+    r"什么时候|何时|截止|期限|时限|哪一?年|多久|多长时间|时间节点|年底前|之前完成|到哪年|几年|啥时候|"
+    r"\bby when\b|\bdeadline\b|\bwhen\b|\bwhat year\b|\bby which year\b",
+    re.I,
+)
+_METADATA_RE = re.compile(
+    r"谁(发布|印发|发的|制定|出台)|哪个(单位|部门|机关)(发布|印发|制定|出台|发的)|(由|是)哪个?(单位|部门|机关)(发布|印发|制定)|"
+    r"发文字号|文号|什么时候(发布|印发|出台|制定|发的)|何时(发布|印发|出台)|(发布|印发|成文|签发)(日期|时间)|"
+    r"哪一?天(发布|印发)|哪个?机关|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
+    r"(文件|通知|意见|方案|讲话)(是)?(什么时候|何时|哪天|哪一天)(发布|印发|出台|发的|讲的)?[？?]?$|"
+    r"\bwho issued\b|\bissued by\b|\bdocument number\b|\bwhen was\b.*\b(issued|published)\b|\bwho gave\b",
+    re.I,
+)
+_COMPARISON_RE = re.compile(r"分别|各自|区别|不同|异同|相比|比较|对比|\bcompare|\bdifference|\bboth\b|\beach\b", re.I)
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|个|家|项|次|人|名|万|亿|元|天|日|小时|分钟|件)")
+_REGION_SUFFIX_RE = re.compile(r"(维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|特别行政区|省|市|地区|县|区|盟)$")
+_ASCII_WORD_RE = re.compile(r"[a-z][a-z\-']*")
+_INTENT_WORDS = frozenset(
+    ["负责", "由谁", "部门", "单位", "机构", "责任", "责任单位", "牵头", "主管", "什么", "时候", "何时", "截止", "期限", "时限", "多久", "时间", "节点", "哪年", "完成", "发布", "印发", "制定", "出台", "文号", "发文", "字号", "日期", "分别", "各自", "区别", "不同", "比较", "对比", "相比", "哪些", "哪个", "是否", "有没有", "怎么样", "怎样", "如何", "为什么", "规定", "提出", "要求", "明确", "强调", "指出", "包括", "包含", "关于", "方面", "措施", "工作", "文件", "政策", "意见", "方案", "通知", "讲话", "实施", "主要"]
+)
+
+
+def _resource(name: str) -> str:
+    return resources.files("assistant").joinpath("resources", name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Thesaurus:
+    """Citizen or English wording → the terms policy documents use."""
+
+    chinese: dict[str, tuple[str, ...]]
+    english: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Thesaurus:
+        text = path.read_text(encoding="utf-8") if path else _resource("thesaurus.tsv")
+        chinese: dict[str, tuple[str, ...]] = {}
+        english: dict[str, tuple[str, ...]] = {}
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            term, sep, targets = line.partition("\t")
+            if not sep or not targets.strip():
+                raise ValueError(f"thesaurus line {n}: expected 'term<TAB>expansion|…', got {line!r}")
+            expansions = tuple(normalise(t.strip()) for t in targets.split("|") if t.strip())
+            key = normalise(term.strip())
+            (chinese if has_cjk(key) else english)[key] = expansions
+        return cls(chinese, english)
+
+    def expand(self, norm: str) -> dict[str, tuple[str, ...]]:
+        """Thesaurus keys found in a normalised question, longest first and not overlapping, with expansions."""
+        found: dict[str, tuple[str, ...]] = {}
+        taken = [False] * len(norm)
+        for key in sorted(self.chinese, key=len, reverse=True):
+            start = norm.find(key)
+            while start >= 0:
+                if not any(taken[start : start + len(key)]):
+                    found[key] = self.chinese[key]
+                    for i in range(start, start + len(key)):
+                        taken[i] = True
+                start = norm.find(key, start + 1)
+        padded = f" {' '.join(_ASCII_WORD_RE.findall(norm))} "
+        for key in sorted(self.english, key=len, reverse=True):
+            if f" {key} " in padded:
+                found[key] = self.english[key]
+                padded = padded.replace(f" {key} ", " ")
+        return found
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Place names, to notice a question about a place that no document covers."""
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def load(cls) -> Gazetteer:
+        names = [w for line in _resource("places.txt").splitlines() if not line.startswith("#") for w in line.split()]
+        return cls(tuple(sorted(set(names), key=len, reverse=True)))
+
+    def find(self, norm: str) -> list[str]:
+        found = []
+        for name in self.names:
+            if name in norm and not any(name in f for f in found):
+                found.append(name)
+        return found
+
+
+@dataclass(frozen=True)
+class Target:
+    """A document or a region named in a question, and the sources it covers."""
+
+    name: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyTerm:
+    """A content word of the question and the words that count as it when found in a passage."""
+
+    term: str
+    alternatives: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    norm: str
+    intent: str
+    """``fact``, ``responsibility``, ``deadline``, ``metadata`` or ``comparison``."""
+    tokens: tuple[str, ...]
+    """Lexical search tokens: the question's and its expansions'."""
+    dense_text: str
+    key_terms: tuple[KeyTerm, ...]
+    targets: tuple[Target, ...] = ()
+    years: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    unknown_places: tuple[str, ...] = ()
+    expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    english: bool = False
+
+
+def region_aliases(meta: DocumentMeta) -> set[str]:
+    """Short and full names of a document's region (``张掖市`` → ``张掖市``, ``张掖``)."""
+    aliases: set[str] = set()
+    region = normalise(meta.region)
+    if region:
+        aliases.add(region)
+        short = _REGION_SUFFIX_RE.sub("", region)
+        if len(short) >= 2:
+            aliases.add(short)
+    return aliases
+
+
+class QueryAnalyzer:
+    """Turns a question into a :class:`Query`, knowing the documents of the index."""
+
+    def __init__(self, metas: list[DocumentMeta], corpus_text: str, thesaurus: Thesaurus | None = None) -> None:
+        self.thesaurus = thesaurus or Thesaurus.load()
+        self.gazetteer = Gazetteer.load()
+        self.corpus_text = normalise(corpus_text)
+        groups: dict[str, set[str]] = {}
+        for meta in metas:
+            for alias in region_aliases(meta):
+                groups.setdefault(alias, set()).add(meta.source)
+        self.region_groups = {a: tuple(sorted(s)) for a, s in groups.items()}
+        self.known_places = {p for p in self.gazetteer.names if p in self.corpus_text}
+
+    def analyse(self, question: str) -> Query:
+        norm = normalise(question).strip()
+        english = not has_cjk(norm)
+        expansions = self.thesaurus.expand(norm)
+        extra = " ".join(t for terms in expansions.values() for t in terms)
+        searchable = f"{norm} {extra}"
+        tokens = [*tokenize(norm, normalised=True), *tokenize(extra, normalised=True)]
+        targets = self._targets(searchable)
+        return Query(
+            text=question,
+            norm=norm,
+            intent=self._intent(norm, targets),
+            tokens=tuple(tokens),
+            dense_text=f"{norm} {extra}".strip() if english else norm,
+            key_terms=self._key_terms(norm, expansions, targets),
+            targets=targets,
+            years=tuple(dict.fromkeys(_YEAR_RE.findall(norm))),
+            numbers=tuple(dict.fromkeys(m.group(0) for m in _NUMBER_RE.finditer(norm))),
+            unknown_places=tuple(p for p in self.gazetteer.find(norm) if p not in self.known_places),
+            expansions=expansions,
+            english=english,
+        )
+
+    def _intent(self, norm: str, targets: tuple[Target, ...]) -> str:
+        if len(targets) >= 2 or (_COMPARISON_RE.search(norm) and len(targets) >= 2):
+            return "comparison"
+        if _METADATA_RE.search(norm):
+            return "metadata"
+        if _RESPONSIBILITY_RE.search(norm):
+            return "responsibility"
+        if _DEADLINE_RE.search(norm):
+            return "deadline"
+        return "fact"
+
+    def _targets(self, searchable: str) -> tuple[Target, ...]:
+        found: list[Target] = []
+        covered: set[str] = set()
+        for alias in sorted(self.region_groups, key=len, reverse=True):
+            if alias in searchable and not any(alias in t.name for t in found):
+                sources = self.region_groups[alias]
+                if set(sources) <= covered:
+                    continue
+                found.append(Target(alias, sources))
+                covered.update(sources)
+        return tuple(found)
+
+    def _key_terms(self, norm: str, expansions: dict[str, tuple[str, ...]], targets: tuple[Target, ...]) -> tuple[KeyTerm, ...]:
+        terms: list[KeyTerm] = [KeyTerm(k, (k, *v)) for k, v in expansions.items()]
+        rest = norm
+        for key in expansions:
+            rest = rest.replace(key, " ")
+        for target in targets:
+            rest = rest.replace(target.name, " ")
+        rest = _YEAR_RE.sub(" ", rest)
+        seen = {t.term for t in terms}
+        for word in jieba.lcut(rest):
+            word = word.strip()
+            if (
+                len(word) < 2
+                or word in seen
+                or word in STOPWORDS
+                or word in _INTENT_WORDS
+                or not any(ch.isalnum() for ch in word)
+                or (word.isascii() and not word.isdigit())
+            ):
+                continue
+            seen.add(word)
+            terms.append(KeyTerm(word, (word,)))
+        return tuple(terms)

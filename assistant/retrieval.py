@@ -1,0 +1,114 @@
+"""Hybrid retrieval: BM25 over jieba tokens and dense vectors, fused by reciprocal rank, optionally reranked."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Protocol
+
+from .embedders import Embedder
+from .query import KeyTerm, Query
+from .store import ClauseStore, Filters, lexical_text
+from .text import tokenize
+from .types import Hit
+
+RRF_K = 60
+
+
+class Reranker(Protocol):
+    """Reorders candidate hits for a question (e.g. a cross-encoder)."""
+
+    name: str
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]: ...
+
+
+def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion of ranked id lists."""
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, cid in enumerate(ranking):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank + 1)
+    return scores
+
+
+def coverage(terms: tuple[KeyTerm, ...], text: str, idf: dict[str, float]) -> float:
+    """Share of the question's key-term weight (idf) found in a normalised passage text."""
+    total = sum(idf[t.term] for t in terms)
+    if total <= 0:
+        return 0.0
+    found = sum(idf[t.term] for t in terms if any(alt in text for alt in t.alternatives))
+    return found / total
+
+
+def term_weights(store: ClauseStore, terms: tuple[KeyTerm, ...]) -> dict[str, float]:
+    """idf of each key term (through its best known alternative); words the index never saw weigh most."""
+    ceiling = store.max_idf()
+    weights = {}
+    for term in terms:
+        known = [store.idf(a) for a in term.alternatives if store.idf(a) > 0]
+        if not known:  # a compound the tokenizer splits: weigh it by its parts
+            parts = [store.idf(t) for t in tokenize(term.term, normalised=True)]
+            known = [sum(parts) / len(parts)] if parts and all(parts) else []
+        weights[term.term] = max(known) if known else ceiling
+    return weights
+
+
+class Retriever:
+    """Finds the clauses that best match a query."""
+
+    def __init__(self, store: ClauseStore, embedder: Embedder, reranker: Reranker | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.reranker = reranker
+
+    def search(self, query: Query, filters: Filters = Filters(), k: int = 10, candidates: int = 30) -> list[Hit]:
+        """Top ``k`` hits for a query within ``filters``."""
+        lexical = self.store.lexical_search(list(query.tokens), candidates, filters)
+        vector = self.embedder.embed_query(query.dense_text)
+        dense = self.store.dense_search(vector, candidates, filters)
+        # lexical matching is precise on Chinese policy text; the encoder bridges wording and languages
+        weights = [1.0, 1.3 if query.english else 0.8]
+        fused = rrf([[i for i, _ in lexical], [i for i, _ in dense]], weights)
+        lex_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
+        dense_score = dict(dense)
+        idf = term_weights(self.store, query.key_terms)
+        hits = []
+        for cid, score in fused.items():
+            clause = self.store.catalog.get(cid)
+            if clause is None:
+                continue
+            meta = self.store.meta(clause.source)
+            cover = coverage(query.key_terms, lexical_text(clause, meta), idf)
+            hits.append(
+                Hit(
+                    clause=clause,
+                    meta=meta,
+                    score=score + 0.02 * cover,
+                    lexical_rank=lex_rank.get(cid),
+                    dense_rank=dense_rank.get(cid),
+                    dense_score=dense_score.get(cid, 0.0),
+                    coverage=cover,
+                )
+            )
+        hits.sort(key=lambda h: h.score, reverse=True)
+        if self.reranker is not None and hits:
+            head = self.reranker.rerank(query.text, hits[:candidates])
+            hits = head + hits[candidates:]
+        return hits[:k]
+
+    def search_each(self, query: Query, filters: Filters, k: int, candidates: int) -> list[Hit]:
+        """For a question naming several documents or regions: the best hits of each, interleaved."""
+        per_target = []
+        for target in query.targets:
+            sources = tuple(s for s in target.sources if not filters.sources or s in filters.sources)
+            if sources:
+                per_target.append(self.search(query, replace(filters, sources=sources), k, candidates))
+        merged: list[Hit] = []
+        seen: set[str] = set()
+        for rank in range(k):
+            for hits in per_target:
+                if rank < len(hits) and hits[rank].clause.id not in seen:
+                    seen.add(hits[rank].clause.id)
+                    merged.append(hits[rank])
+        return merged[:k]

@@ -1,0 +1,86 @@
+"""The answer path users get from every front end: condense → analyse → retrieve → assess → answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from .answer import Answerer, ExtractiveAnswerer, assess, cannot_answer
+from .embedders import Embedder, make_embedder
+from .followup import Condenser, RuleCondenser
+from .query import QueryAnalyzer
+from .retrieval import Reranker, Retriever, term_weights
+from .settings import Settings
+from .store import ClauseStore, Filters, IndexError_
+from .types import Answer, Citation
+
+log = logging.getLogger(__name__)
+RETRIEVED_SHOWN = 10
+
+
+class Assistant:
+    """Answers questions over one index. Build it once and share it; ``ask`` keeps no state between calls."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        store: ClauseStore | None = None,
+        reranker: Reranker | None = None,
+        answerer: Answerer | None = None,
+        condenser: Condenser | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or (store.embedder if store else make_embedder(settings))
+        self.store = store or ClauseStore(settings, self.embedder)
+        if not len(self.store):
+            where = settings.chroma_url or settings.data_dir
+            raise IndexError_(f"the index in {where} is empty: ingest documents first, e.g. python -m ingest corpus --data-dir {where}")
+        if reranker is None and settings.reranker:
+            from .rerank import make_reranker
+
+            reranker = make_reranker(settings)
+        self.retriever = Retriever(self.store, self.embedder, reranker)
+        self.analyzer = QueryAnalyzer(self.store.metas(), "\n".join(self.store.document_text(m.source) for m in self.store.metas()))
+        if answerer is None and settings.llm_base_url:
+            from .llm import make_llm_components
+
+            answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
+        self.answerer = answerer or ExtractiveAnswerer()
+        self.condenser = condenser or RuleCondenser(self.analyzer)
+
+    def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
+        """Answer one question, using the conversation so far to resolve follow-ups."""
+        started = time.perf_counter()
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty")
+        filters = filters or Filters()
+        standalone = self.condenser.condense(question, history) if history else question
+        query = self.analyzer.analyse(standalone)
+        k, candidates = max(self.settings.top_k, RETRIEVED_SHOWN), self.settings.candidates
+        if len(query.targets) >= 2:
+            hits = self.retriever.search_each(query, filters, k, candidates)
+        elif len(query.targets) == 1 and not filters.sources:
+            sources = tuple(s for s in query.targets[0].sources)
+            hits = self.retriever.search(query, replace(filters, sources=sources), k, candidates)
+        else:
+            hits = self.retriever.search(query, filters, k, candidates)
+        evidence = assess(query, hits, self.settings.abstain_threshold)
+        if evidence.answerable:
+            answer = self.answerer.answer(replace(query, text=question), hits, term_weights(self.store, query.key_terms))
+        else:
+            answer = cannot_answer(question, hits, evidence)
+        answer.question = question
+        answer.standalone_question = standalone
+        answer.retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        log.debug("ask %r → %s (%.1f ms, %s)", question, "abstain" if answer.abstained else "answer", answer.latency_ms, evidence)
+        return answer
+
+    def documents(self) -> list[dict]:
+        """The ingested documents with their metadata and clause counts."""
+        return [{**m.to_dict(), "clauses": self.store.documents[m.source].get("clauses", 0)} for m in self.store.metas()]
