@@ -120,22 +120,24 @@ def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE
 
 
 def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None) -> list[Sentence]:
-    """The sentences of a clause scored by the key-term weight they hold."""
+    """The sentences of a clause scored by the key-term weight they hold; a clause's title is context, not an answer."""
     text = hit.clause.text
+    spans = split_sentences(text)
     out = []
     total = sum(weights.values()) or 1.0
-    for position, (start, end) in enumerate(split_sentences(text)):
+    for position, (start, end) in enumerate(spans):
         raw = text[start:end].strip()
-        body = _strip_label(raw) if position == 0 else raw
-        if len(body) < 4:
+        body = _strip_label(raw) if position == 0 and hit.clause.part == 0 else raw
+        is_title = position == 0 and hit.clause.part == 0 and len(body) <= 30 and body != raw and len(spans) > 1
+        if len(body) < 4 or is_title:
             continue
         norm = normalise(body)
         terms = frozenset(t.term for t in query.key_terms if any(a in norm for a in t.alternatives))
         score = sum(weights.get(t, 0.0) for t in terms) / total
-        if (isinstance(bonus, re.Pattern) and bonus.search(norm)) or (isinstance(bonus, tuple) and any(w in norm for w in bonus)):
+        if isinstance(bonus, re.Pattern) and bonus.search(norm):
             score += 0.5
-        if position == 0 and len(body) < 20 and not body.endswith(("。", "；")):
-            score -= 0.05  # a bare clause title says less than the sentences under it
+        elif isinstance(bonus, tuple) and any(w in norm for w in bonus):
+            score += 0.5
         score -= 0.01 * position
         out.append(Sentence(hit, _window(body, query.key_terms), score, terms))
     return out

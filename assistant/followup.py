@@ -18,6 +18,17 @@ _PRONOUN_RE = re.compile(
 )
 
 
+def _drop_ask(segment: str) -> str:
+    """A question segment without its responsibility / deadline / metadata ask."""
+    stripped = segment
+    for pattern in (_RESPONSIBILITY_RE, _DEADLINE_RE, _METADATA_RE):
+        stripped = pattern.sub("", stripped)
+    leftover = re.sub(r"负责|工作|部门|单位|具体|主要|时间|什么|哪些|哪个|[由是的要在了吗呢？?。\s]", "", stripped)
+    if stripped != segment and len(leftover) < 3:
+        return ""
+    return _TRAILING_RE.sub("", stripped)
+
+
 class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[dict[str, str]]) -> str: ...
 
@@ -64,9 +75,8 @@ class RuleCondenser:
             for name in names:
                 core = normalise(core).replace(name, "")
             core = core.strip("的，, ")
-        if now.intent != "fact":  # the follow-up asks something new of the same topic
-            for pattern in (_RESPONSIBILITY_RE, _DEADLINE_RE, _METADATA_RE):
-                carried = pattern.sub("", carried)
+        if now.intent != "fact":  # the follow-up asks something new of the same topic: drop the old ask
+            carried = "，".join(p for p in (_drop_ask(seg) for seg in re.split(r"[，,]", carried)) if p)
         core = _PRONOUN_RE.sub("", core).strip("，, ")
         carried = _TRAILING_RE.sub("", carried)
         return f"{carried}，{core}？" if core else f"{carried}？"

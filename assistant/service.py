@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from .answer import Answerer, ExtractiveAnswerer, assess, cannot_answer
 from .embedders import Embedder, make_embedder
 from .followup import Condenser, RuleCondenser
-from .query import QueryAnalyzer
+from .query import Query, QueryAnalyzer
 from .retrieval import Reranker, Retriever, term_weights
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
-from .types import Answer, Citation
+from .types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
 RETRIEVED_SHOWN = 10
@@ -54,6 +54,16 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""
+        answer = None
+        for answer in self.ask_stream(question, history, filters):
+            pass
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None
+    ) -> Iterator[Answer]:
+        """Like :meth:`ask`, yielding partial answers while an LLM writes; the last one is final."""
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -61,25 +71,35 @@ class Assistant:
         filters = filters or Filters()
         standalone = self.condenser.condense(question, history) if history else question
         query = self.analyzer.analyse(standalone)
+        hits = self._retrieve(query, filters)
+        evidence = assess(query, hits, self.settings.abstain_threshold)
+        retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
+
+        def finish(answer: Answer) -> Answer:
+            answer.question, answer.standalone_question, answer.retrieved = question, standalone, retrieved
+            answer.latency_ms = (time.perf_counter() - started) * 1000
+            return answer
+
+        if not evidence.answerable:
+            yield finish(cannot_answer(question, hits, evidence))
+            return
+        weights = term_weights(self.store, query.key_terms)
+        asked = replace(query, text=question)
+        stream = getattr(self.answerer, "stream", None)
+        if stream is None:
+            yield finish(self.answerer.answer(asked, hits, weights))
+            return
+        for partial in stream(asked, hits, weights):
+            yield finish(partial)
+
+    def _retrieve(self, query: Query, filters: Filters) -> list[Hit]:
+        """Hits for a query; a question naming documents or regions searches within each of them."""
         k, candidates = max(self.settings.top_k, RETRIEVED_SHOWN), self.settings.candidates
         if len(query.targets) >= 2:
-            hits = self.retriever.search_each(query, filters, k, candidates)
-        elif len(query.targets) == 1 and not filters.sources:
-            sources = tuple(s for s in query.targets[0].sources)
-            hits = self.retriever.search(query, replace(filters, sources=sources), k, candidates)
-        else:
-            hits = self.retriever.search(query, filters, k, candidates)
-        evidence = assess(query, hits, self.settings.abstain_threshold)
-        if evidence.answerable:
-            answer = self.answerer.answer(replace(query, text=question), hits, term_weights(self.store, query.key_terms))
-        else:
-            answer = cannot_answer(question, hits, evidence)
-        answer.question = question
-        answer.standalone_question = standalone
-        answer.retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
-        answer.latency_ms = (time.perf_counter() - started) * 1000
-        log.debug("ask %r → %s (%.1f ms, %s)", question, "abstain" if answer.abstained else "answer", answer.latency_ms, evidence)
-        return answer
+            return self.retriever.search_each(query, filters, k, candidates)
+        if len(query.targets) == 1 and not filters.sources:
+            return self.retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
+        return self.retriever.search(query, filters, k, candidates)
 
     def documents(self) -> list[dict]:
         """The ingested documents with their metadata and clause counts."""
