@@ -119,6 +119,12 @@ def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE
     return text
 
 
+def _has_bonus(norm: str, bonus: re.Pattern[str] | tuple[str, ...] | None) -> bool:
+    if isinstance(bonus, re.Pattern):
+        return bool(bonus.search(norm))
+    return bool(bonus) and any(w in norm for w in bonus)
+
+
 def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None) -> list[Sentence]:
     """The sentences of a clause scored by the key-term weight they hold; a clause's title is context, not an answer."""
     text = hit.clause.text
@@ -134,9 +140,7 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
         norm = normalise(body)
         terms = frozenset(t.term for t in query.key_terms if any(a in norm for a in t.alternatives))
         score = sum(weights.get(t, 0.0) for t in terms) / total
-        if isinstance(bonus, re.Pattern) and bonus.search(norm):
-            score += 0.5
-        elif isinstance(bonus, tuple) and any(w in norm for w in bonus):
+        if _has_bonus(norm, bonus):
             score += 0.5
         score -= 0.01 * position
         out.append(Sentence(hit, _window(body, query.key_terms), score, terms))

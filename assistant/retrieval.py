@@ -61,8 +61,9 @@ class Retriever:
         self.embedder = embedder
         self.reranker = reranker
 
-    def search(self, query: Query, filters: Filters = Filters(), k: int = 10, candidates: int = 30) -> list[Hit]:
+    def search(self, query: Query, filters: Filters | None = None, k: int = 10, candidates: int = 30) -> list[Hit]:
         """Top ``k`` hits for a query within ``filters``."""
+        filters = filters or Filters()
         lexical = self.store.lexical_search(list(query.tokens), candidates, filters)
         vector = self.embedder.embed_query(query.dense_text)
         dense = self.store.dense_search(vector, candidates, filters)

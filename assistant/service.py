@@ -54,11 +54,8 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""
-        answer = None
-        for answer in self.ask_stream(question, history, filters):
-            pass
-        assert answer is not None
-        return answer
+        *_, final = self.ask_stream(question, history, filters)
+        return final
 
     def ask_stream(
         self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None

@@ -195,7 +195,7 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
             if stack.pop().style == style:
                 break
         parent_path = stack[-1].label_path if stack else ()
-        parent_headings = (stack[-1].headings + (stack[-1].title,)) if stack else ()
+        parent_headings = (*stack[-1].headings, stack[-1].title) if stack else ()
         node = _Node(style, number, (*parent_path, label), parent_headings, clause_title(rest) or label)
         node.pieces.append([index])
         stack.append(node)

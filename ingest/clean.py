@@ -181,9 +181,10 @@ def page_fields(line: str) -> dict[str, str] | None:
         return {"时间": line.strip(" •·")}
     stripped = line.strip(" •·|")
     matches = list(_PAGE_FIELD_RE.finditer(stripped))
-    if not matches or matches[0].start() > 3 or len(stripped) > 160:
-        if not (matches and re.match(r"^\d{4}[年\-./]", stripped) and len(stripped) <= 80):
-            return None
+    if (not matches or matches[0].start() > 3 or len(stripped) > 160) and not (
+        matches and re.match(r"^\d{4}[年\-./]", stripped) and len(stripped) <= 80
+    ):
+        return None
     fields: dict[str, str] = {}
     if matches and matches[0].start() > 0:
         fields["时间"] = stripped[: matches[0].start()].strip(" |•")
