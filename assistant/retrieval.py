@@ -8,7 +8,7 @@ from typing import Protocol
 from .embedders import Embedder
 from .query import KeyTerm, Query
 from .store import ClauseStore, Filters, lexical_text
-from .text import tokenize
+from .text import normalise, tokenize
 from .types import Hit
 
 RRF_K = 60
@@ -80,7 +80,8 @@ class Retriever:
             if clause is None:
                 continue
             meta = self.store.meta(clause.source)
-            cover = coverage(query.key_terms, lexical_text(clause, meta), idf)
+            # a clause is read in the context of its document's title (which names the speaker, region, plan)
+            cover = coverage(query.key_terms, normalise(meta.title) + " " + lexical_text(clause, meta), idf)
             hits.append(
                 Hit(
                     clause=clause,

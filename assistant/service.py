@@ -51,6 +51,7 @@ class Assistant:
             answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
         self.answerer = answerer or ExtractiveAnswerer()
         self.condenser = condenser or RuleCondenser(self.analyzer)
+        self.embedder.embed_query("预热")  # load the encoder now, not on the first user's question
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""

@@ -1,0 +1,99 @@
+"""Query understanding and follow-up rewriting, on hand-made document metadata (no index needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.followup import RuleCondenser
+from assistant.query import QueryAnalyzer, Thesaurus
+from assistant.retrieval import rrf
+from assistant.types import DocumentMeta
+
+METAS = [
+    DocumentMeta(source="a.txt", title="张掖市法治政府建设实施方案", region="张掖市"),
+    DocumentMeta(source="b.txt", title="敦煌市实施意见", region="敦煌市"),
+    DocumentMeta(source="c.txt", title="內蒙古自治區實施方案", region="内蒙古自治区", script="traditional"),
+]
+CORPUS = "张掖市 敦煌市 酒泉市 内蒙古自治区 行政复议 行政诉讼 出庭应诉 政务公开"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> QueryAnalyzer:
+    return QueryAnalyzer(METAS, CORPUS)
+
+
+def test_intents(analyzer):
+    assert analyzer.analyse("这项改革由哪些部门牵头？").intent == "responsibility"
+    assert analyzer.analyse("什么时候完成清理？").intent == "deadline"
+    assert analyzer.analyse("这个文件的发文字号是什么？").intent == "metadata"
+    assert analyzer.analyse("敦煌和张掖分别怎么做？").intent == "comparison"
+    assert analyzer.analyse("政务公开有哪些要求？").intent == "fact"
+
+
+def test_traditional_question_is_normalised(analyzer):
+    query = analyzer.analyse("內蒙古自治區行政復議有什麼要求？")
+    assert "行政复议" in query.norm
+    assert [t.sources for t in query.targets] == [("c.txt",)]
+
+
+def test_targets_use_short_region_names(analyzer):
+    query = analyzer.analyse("敦煌和张掖分别如何推进政务公开？")
+    assert sorted(s for t in query.targets for s in t.sources) == ["a.txt", "b.txt"]
+
+
+def test_places_no_document_covers_are_noticed(analyzer):
+    assert analyzer.analyse("江苏省的法治政府建设目标是什么？").unknown_places == ("江苏",)
+    assert analyzer.analyse("酒泉市的实施方案是什么？").unknown_places == ()
+
+
+def test_thesaurus_bridges_citizen_and_english_words(analyzer):
+    query = analyzer.analyse("老百姓打官司政府领导要出庭吗")
+    assert "行政诉讼" in query.expansions["打官司"]
+    assert "行政诉讼" in query.tokens and "群众" in query.tokens
+    english = analyzer.analyse("Who handles lawsuits against the government in Zhangye?")
+    assert english.english and "行政诉讼" in english.tokens
+    assert [t.sources for t in english.targets] == [("a.txt",)]
+
+
+def test_key_terms_skip_question_words(analyzer):
+    terms = [t.term for t in analyzer.analyse("张掖市政务公开的主要要求是什么？").key_terms]
+    assert "政务" in terms or "政务公开" in terms
+    assert not {"什么", "要求", "张掖市", "张掖"} & set(terms)
+
+
+def test_thesaurus_rejects_malformed_lines(tmp_path):
+    bad = tmp_path / "t.tsv"
+    bad.write_text("打官司 行政诉讼\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1"):
+        Thesaurus.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("previous", "follow", "expected", "absent"),
+    [
+        ("敦煌市如何推进政务公开？", "那张掖市呢？", ["张掖", "政务公开"], ["敦煌"]),
+        ("敦煌市如何推进政务公开？", "这项工作由哪些部门负责？", ["敦煌", "政务公开", "负责"], []),
+        ("张掖市谁负责推进政务公开？", "截止时间是什么时候？", ["张掖", "政务公开", "时间"], ["谁负责"]),
+        ("政务公开有哪些要求？", "那内蒙古呢？", ["内蒙古", "政务公开"], []),
+    ],
+)
+def test_rule_condenser(analyzer, previous, follow, expected, absent):
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "……"}]
+    standalone = RuleCondenser(analyzer).condense(follow, history)
+    for word in expected:
+        assert word in standalone, standalone
+    for word in absent:
+        assert word not in standalone, standalone
+
+
+def test_a_standalone_question_is_left_alone(analyzer):
+    history = [{"role": "user", "content": "敦煌市如何推进政务公开？"}]
+    question = "内蒙古自治区行政复议人员最少几人？"
+    assert RuleCondenser(analyzer).condense(question, history) == question
+
+
+def test_rrf_prefers_agreement():
+    scores = rrf([["a", "b", "c"], ["b", "a", "d"]], [1.0, 1.0])
+    assert max(scores, key=scores.get) in {"a", "b"}
+    assert scores["a"] == pytest.approx(scores["b"])
+    assert scores["c"] < scores["a"] and scores["d"] < scores["a"]
