@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .query import KeyTerm, Query
 from .store import lexical_text
 from .text import in_script, is_traditional, normalise, split_sentences
-from .types import HEADER_LABEL, Answer, Citation, Hit
+from .types import HEADER_LABEL, SIGNOFF_LABEL, Answer, Citation, Hit
 
 CANNOT_ANSWER = "文件中没有找到能回答这个问题的内容。"
 """The one "cannot answer" wording, shared by code, prompts and tests."""
@@ -37,23 +37,50 @@ class Evidence:
     reason: str = ""
 
 
-def assess(query: Query, hits: list[Hit], threshold: float) -> Evidence:
-    """Decide from the evidence whether to answer: places and years no document covers, term coverage, similarity."""
+def assess(query: Query, hits: list[Hit], threshold: float, documents: dict[str, str] | None = None) -> Evidence:
+    """Decide from the evidence whether to answer: places, years, figures and documents no passage covers,
+    key-term coverage and similarity."""
     if not hits:
         return Evidence(0.0, False, "no passage matched")
     if query.unknown_places:
         return Evidence(0.0, False, f"no document covers {'、'.join(query.unknown_places)}")
-    pool = " ".join(lexical_text(h.clause, h.meta) + " " + h.meta.date_issued for h in hits)
+    texts = documents if documents is not None else {}
+    pool = " ".join(texts.get(h.clause.source) or lexical_text(h.clause, h.meta) for h in hits) + " ".join(h.meta.date_issued for h in hits)
     missing_years = [y for y in query.years if y not in pool]
     if missing_years:
-        return Evidence(0.0, False, f"no passage mentions {'、'.join(missing_years)}")
-    missing_numbers = [n for n in query.numbers if normalise(n).replace(" ", "") not in pool.replace(" ", "")]
-    if missing_numbers:
-        return Evidence(0.0, False, f"no passage mentions {'、'.join(missing_numbers)}")
+        return Evidence(0.0, False, f"no document retrieved mentions {'、'.join(missing_years)}")
+    if query.quoted and not any(_names_document(q, h.meta.title) for q in query.quoted for h in hits) and (
+        query.intent == "metadata" or _asks_inside(query)
+    ):
+        return Evidence(0.0, False, f"《{query.quoted[0]}》 is not among the documents")
     if query.intent == "metadata" or (query.targets and not query.key_terms):
         return Evidence(1.0, True)
+    best_coverage = max(h.coverage for h in hits[:5])
+    if query.quantity is not None:
+        relevant = [h for h in hits[:5] if h.coverage >= 0.6 * best_coverage]
+        if not any(query.quantity.search(normalise(h.clause.text)) for h in relevant):
+            return Evidence(0.0, False, "no passage gives the figure asked for")
     best = max(confidence(query, h) for h in hits[:5])
     return Evidence(best, best >= threshold, "" if best >= threshold else f"best evidence {best:.2f} < {threshold:.2f}")
+
+
+def _names_document(quoted: str, title: str) -> bool:
+    """Whether a title quoted in a question names this document (not just a document its title refers to)."""
+    title = normalise(title)
+    key = re.sub(r"[\s()（）—\-]", "", quoted)
+    own = re.sub(r"《[^》]*》", "", title)
+    if key in re.sub(r"[\s()（）—\-]", "", own) or re.sub(r"[\s()（）—\-]", "", own) in key:
+        return True
+    # "关于印发《X》的通知" distributes X: the notice and X are one document
+    for inner in re.findall(r"(?:印发|发布|颁布)《([^》]*)》", title):
+        if key == re.sub(r"[\s()（）—\-]", "", inner):
+            return True
+    return False
+
+
+def _asks_inside(query: Query) -> bool:
+    """The question asks what a quoted document says (《X》中/里/规定…)."""
+    return bool(re.search(r"》(中|里|内|规定|要求|提出|明确|的内容|的规定|的要求)", query.norm))
 
 
 def confidence(query: Query, hit: Hit) -> float:
@@ -94,8 +121,8 @@ def _strip_label(text: str) -> str:
     return _LABEL_PREFIX_RE.sub("", text, count=1)
 
 
-def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE_CHARS) -> str:
-    """A long sentence cut to the comma-separated run that holds most key terms."""
+def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE_CHARS, focus: re.Pattern[str] | None = None) -> str:
+    """A long sentence cut to the comma-separated run that holds most key terms (and the figure asked for)."""
     if len(sentence) <= limit:
         return sentence
     parts = re.split(r"(?<=[，,：:])", sentence)
@@ -109,6 +136,8 @@ def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE
                 break
             joined = "".join(norm_parts[i : j + 1])
             score = sum(1 for t in terms if any(a in joined for a in t.alternatives)) - 0.001 * i
+            if focus is not None and focus.search(joined):
+                score += 2
             if score > best_score:
                 best, best_score = (i, j + 1), score
     text = "".join(parts[best[0] : best[1]]).rstrip("，,：:")
@@ -142,8 +171,11 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
         score = sum(weights.get(t, 0.0) for t in terms) / total
         if _has_bonus(norm, bonus):
             score += 0.5
+        if query.quantity is not None and query.quantity.search(norm):
+            score += 0.5
         score -= 0.01 * position
-        out.append(Sentence(hit, _window(body, query.key_terms), score, terms))
+        focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
+        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), score, terms))
     return out
 
 
@@ -169,15 +201,20 @@ class ExtractiveAnswerer:
 
     def _picked(self, query: Query, hits: list[Hit], weights: dict[str, float], bonus=None, limit: int = 2) -> list[tuple[str, str, Hit]]:
         top = hits[0]
-        first = sorted(sentences_of(top, query, weights, bonus), key=lambda s: s.score, reverse=True)
-        if not first:
+        # the best sentence may sit in a clause ranked just below the top one; a small penalty per rank
+        pool: list[Sentence] = []
+        for rank, hit in enumerate(hits[:3]):
+            if rank and hit.coverage < 0.8 * top.coverage:
+                continue
+            pool += [replace(s, score=s.score - 0.08 * rank) for s in sentences_of(hit, query, weights, bonus)]
+        if not pool:
             return [("", _window(top.clause.text, query.key_terms), top)]
-        chosen = [first[0]]
-        covered = set(first[0].terms)
+        ranked = sorted(pool, key=lambda s: s.score, reverse=True)
+        chosen = [ranked[0]]
+        covered = set(ranked[0].terms)
         wanted = {t.term for t in query.key_terms}
-        # a second sentence only when it adds key terms the first lacks (from the same or the next clause)
-        pool = first[1:] + [s for h in hits[1:3] if h.coverage >= 0.5 * top.coverage for s in sentences_of(h, query, weights, bonus)]
-        for sentence in sorted(pool, key=lambda s: len(s.terms - covered), reverse=True):
+        # a second sentence only when it adds key terms the first lacks
+        for sentence in sorted(ranked[1:], key=lambda s: (len(s.terms - covered), s.score), reverse=True):
             if len(chosen) >= limit or not (wanted - covered):
                 break
             if sentence.terms - covered and sentence.score > 0:
@@ -206,7 +243,9 @@ class ExtractiveAnswerer:
         wanted = {s for t in query.targets for s in t.sources}
         doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
         source = doc_hits[0].clause.source
-        header = next((h for h in doc_hits if h.clause.source == source and h.clause.label == HEADER_LABEL), doc_hits[0])
+        mine = [h for h in hits if h.clause.source == source]
+        header = next((h for h in mine if h.clause.label == HEADER_LABEL), doc_hits[0])
+        signoff = next((h for h in mine if h.clause.label == SIGNOFF_LABEL), None)
         meta = header.meta
         facts = []
         if meta.doc_type == "讲话":
@@ -215,12 +254,19 @@ class ExtractiveAnswerer:
             facts.append(f"发文机关：{meta.issuer}")
         if meta.doc_number:
             facts.append(f"发文字号：{meta.doc_number}")
+        parts = [("", in_script(f"《{meta.title}》，" + "，".join(facts), meta.script), header)]
+        recipients = next((line for line in header.clause.text.splitlines() if line.rstrip().endswith(("：", ":")) and "各" in line), "")
+        if recipients and re.search(r"发给|主送|下发", query.norm):
+            parts.append((in_script("主送：", meta.script), recipients.rstrip("：:"), header))
+        dates = []
         if meta.date_issued:
-            facts.append(f"日期：{_chinese_date(meta.date_issued)}")
+            dates.append(f"成文日期：{_chinese_date(meta.date_issued)}")
         if meta.date_published and meta.date_published != meta.date_issued:
-            facts.append(f"发布日期：{_chinese_date(meta.date_published)}")
-        text = in_script(f"《{meta.title}》，" + "，".join(facts), meta.script)
-        return [("", text, header)]
+            dates.append(f"发布日期：{_chinese_date(meta.date_published)}")
+        if dates:
+            dated = signoff if signoff is not None and _chinese_date(meta.date_issued)[:4] in signoff.clause.text else header
+            parts.append(("", in_script("，".join(dates), meta.script), dated))
+        return parts
 
 
 def _chinese_date(iso: str) -> str:

@@ -9,7 +9,7 @@ from typing import Protocol
 from .query import _DEADLINE_RE, _METADATA_RE, _RESPONSIBILITY_RE, QueryAnalyzer
 from .text import normalise
 
-_LEADING_RE = re.compile(r"^(那么|那|还有|另外|此外|而|再问一下|再问|同样|then|and|what about|how about)[，,\s]*", re.I)
+_LEADING_RE = re.compile(r"^(那么|那|还有|另外|此外|而|再问一下|再问|同样|具体|then|and|what about|how about)[，,\s]*", re.I)
 _TRAILING_RE = re.compile(r"(呢|吗|嘛|呀)?[？?。！!\s]*$")
 _PRONOUN_RE = re.compile(
     r"这项|该项|此项|这个|那个|这些|那些|上述|以上|其中|它们|它的|它|其|该|这方面|这一|这部分|这里|那里|此类|同一|"
@@ -57,9 +57,11 @@ class RuleCondenser:
         return not query.key_terms
 
     def rewrite(self, question: str, previous: str) -> str:
-        if not self.is_followup(question):
-            return question
         now, before = self.analyzer.analyse(question), self.analyzer.analyse(previous)
+        if not self.is_followup(question):
+            if before.targets and not now.targets:  # the conversation stays with the document or region named before
+                return "、".join(t.name for t in before.targets) + "：" + question
+            return question
         core = _TRAILING_RE.sub("", _LEADING_RE.sub("", question.strip()))
         carried = previous.strip()
         if now.targets:  # "那张掖市呢？": the same question about another document or region

@@ -26,7 +26,7 @@ _DEADLINE_RE = re.compile(
 _METADATA_RE = re.compile(
     r"谁(发布|印发|发的|制定|出台)|哪个(单位|部门|机关)(发布|印发|制定|出台|发的)|(由|是)哪个?(单位|部门|机关)(发布|印发|制定)|"
     r"发文字号|文号|什么时候(发布|印发|出台|制定|发的)|何时(发布|印发|出台)|(发布|印发|成文|签发)(日期|时间)|"
-    r"哪一?天(发布|印发)|哪个?机关|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
+    r"哪一?天(发布|印发|发表)|(哪一?天|什么时候|何时)(发表|讲的|作的)|什么会议上|成文日期|发给哪些|主送|哪个?机关|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
     r"(文件|通知|意见|方案|讲话)(是)?(什么时候|何时|哪天|哪一天)(发布|印发|出台|发的|讲的)?[？?]?$|"
     r"\bwho issued\b|\bissued by\b|\bdocument number\b|\bwhen was\b.*\b(issued|published)\b|\bwho gave\b",
     re.I,
@@ -37,8 +37,42 @@ _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|个|家|项|次|人|名|万|�
 _REGION_SUFFIX_RE = re.compile(r"(维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|特别行政区|省|市|地区|县|区|盟)$")
 _ASCII_WORD_RE = re.compile(r"[a-z][a-z\-']*")
 _INTENT_WORDS = frozenset(
-    ["负责", "由谁", "部门", "单位", "机构", "责任", "责任单位", "牵头", "主管", "什么", "时候", "何时", "截止", "期限", "时限", "多久", "时间", "节点", "哪年", "完成", "发布", "印发", "制定", "出台", "文号", "发文", "字号", "日期", "分别", "各自", "区别", "不同", "比较", "对比", "相比", "哪些", "哪个", "是否", "有没有", "怎么样", "怎样", "如何", "为什么", "规定", "提出", "要求", "明确", "强调", "指出", "包括", "包含", "关于", "方面", "措施", "工作", "文件", "政策", "意见", "方案", "通知", "讲话", "实施", "主要"]
+    ["负责", "由谁", "部门", "单位", "机构", "责任", "责任单位", "牵头", "主管", "什么", "时候", "何时", "截止", "期限", "时限", "多久", "时间", "节点", "哪年", "完成", "发布", "印发", "制定", "出台", "文号", "发文", "字号", "日期", "分别", "各自", "区别", "不同", "比较", "对比", "相比", "哪些", "哪个", "是否", "有没有", "怎么样", "怎样", "如何", "为什么", "规定", "提出", "要求", "明确", "强调", "指出", "包括", "包含", "关于", "方面", "措施", "工作", "文件", "政策", "意见", "方案", "通知", "讲话", "实施", "主要", "哪天", "哪一天", "哪一年", "几年", "几个", "两个", "多少", "能否", "能不能", "要不要", "这份", "这篇", "这次", "提到", "提及", "发表", "用来", "一起", "是不是", "需不需要", "需要", "应该", "可不可以", "哪里", "哪儿", "怎么", "具体", "什么样", "为何", "目前", "现在"]
 )
+# "how many / how much" asks and the units a figure answering them carries
+_QUANTITY_RE = re.compile(
+    r"(多少|几)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|金额|数额|分值|人数|数量)|"
+    r"多久|多长时间|\bhow (many|much|long)\b|\bwhat (percentage|share|proportion|number)\b|\bminimum (share|number|weight)\b",
+    re.I,
+)
+_UNIT_CLASSES = (
+    ("个名位人家所", r"[个名位人家所]"),
+    ("件次项条批期篇", r"[件次项条批期篇]"),
+    ("天日年月小时学时", r"(?:天|日|个?月|年|小时|学时)"),
+    ("元万亿", r"(?:元|万|亿)"),
+)
+_NUMBER = (
+    r"(?:(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?"  # a figure, not a year
+    r"|[二三四五六七八九十百千两][一二三四五六七八九十百千万两]*|一[十百千万][一二三四五六七八九十百千万两]*)"
+)
+_ANY_FIGURE = re.compile(r"(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?(?![\d.]*\s*[年月日号])")
+_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％)|百分之[一二三四五六七八九十百]+|\d+\s*分")
+
+
+def quantity_pattern(norm: str) -> re.Pattern[str] | None:
+    """For a question asking for a figure, the pattern a passage must match to give it (number + fitting unit)."""
+    m = _QUANTITY_RE.search(norm)
+    if not m:
+        return None
+    asked = m.group(2) or {"金额": "元", "数额": "元", "人数": "人", "多久": "天", "多长时间": "天"}.get(m.group(3) or m.group(0), "")
+    if m.group(3) in {"比例", "比重", "占比", "百分之", "分值"} or asked in {"%", "分"}:
+        return _PERCENT
+    if any(w in m.group(0).lower() for w in ("percentage", "share", "proportion", "weight")):
+        return _PERCENT
+    for members, unit in _UNIT_CLASSES:
+        if asked and any(ch in members for ch in asked):
+            return re.compile(_NUMBER + r"\s*" + unit)
+    return _ANY_FIGURE
 
 
 def _resource(name: str) -> str:
@@ -136,6 +170,10 @@ class Query:
     targets: tuple[Target, ...] = ()
     years: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
+    quantity: re.Pattern[str] | None = None
+    """When the question asks for a figure: what a passage must contain to give it."""
+    quoted: tuple[str, ...] = ()
+    """Titles the question quotes in 《》."""
     unknown_places: tuple[str, ...] = ()
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     english: bool = False
@@ -153,6 +191,14 @@ def region_aliases(meta: DocumentMeta) -> set[str]:
     return aliases
 
 
+def document_aliases(meta: DocumentMeta) -> set[str]:
+    """Names that pick out one document: the speaker of a speech (``…法制办主任 白文晖`` → ``白文晖``)."""
+    if meta.doc_type != "讲话" or not meta.issuer:
+        return set()
+    speaker = normalise(meta.issuer).split()[-1]
+    return {speaker} if 2 <= len(speaker) <= 4 and has_cjk(speaker) else set()
+
+
 class QueryAnalyzer:
     """Turns a question into a :class:`Query`, knowing the documents of the index."""
 
@@ -165,6 +211,11 @@ class QueryAnalyzer:
             for alias in region_aliases(meta):
                 groups.setdefault(alias, set()).add(meta.source)
         self.region_groups = {a: tuple(sorted(s)) for a, s in groups.items()}
+        # names that pick out one document: a speech by its speaker
+        self.document_names: dict[str, tuple[str, ...]] = {}
+        for meta in metas:
+            for alias in document_aliases(meta):
+                self.document_names[alias] = (*self.document_names.get(alias, ()), meta.source)
         self.known_places = {p for p in self.gazetteer.names if p in self.corpus_text}
 
     def analyse(self, question: str) -> Query:
@@ -185,6 +236,8 @@ class QueryAnalyzer:
             targets=targets,
             years=tuple(dict.fromkeys(_YEAR_RE.findall(norm))),
             numbers=tuple(dict.fromkeys(m.group(0) for m in _NUMBER_RE.finditer(norm))),
+            quantity=quantity_pattern(norm),
+            quoted=tuple(normalise(q) for q in re.findall(r"《([^》]{2,80})》", norm)),
             unknown_places=tuple(p for p in self.gazetteer.find(norm) if p not in self.known_places),
             expansions=expansions,
             english=english,
@@ -204,9 +257,15 @@ class QueryAnalyzer:
     def _targets(self, searchable: str) -> tuple[Target, ...]:
         found: list[Target] = []
         covered: set[str] = set()
+        for alias in sorted(self.document_names, key=len, reverse=True):
+            if alias in searchable and not set(self.document_names[alias]) <= covered:
+                found.append(Target(alias, self.document_names[alias]))
+                covered.update(self.document_names[alias])
+        named = set(covered)
         for alias in sorted(self.region_groups, key=len, reverse=True):
             if alias in searchable and not any(alias in t.name for t in found):
-                sources = self.region_groups[alias]
+                # a region also holding a document already named by its own name stands for the others
+                sources = tuple(s for s in self.region_groups[alias] if s not in named) or self.region_groups[alias]
                 if set(sources) <= covered:
                     continue
                 found.append(Target(alias, sources))
@@ -222,7 +281,7 @@ class QueryAnalyzer:
             rest = rest.replace(target.name, " ")
         rest = _YEAR_RE.sub(" ", rest)
         seen = {t.term for t in terms}
-        for word in jieba.lcut(rest):
+        for word in jieba.lcut(rest, HMM=False):  # the HMM glues particles to words ("前要", "对本")
             word = word.strip()
             if (
                 len(word) < 2

@@ -70,7 +70,8 @@ class Assistant:
         standalone = self.condenser.condense(question, history) if history else question
         query = self.analyzer.analyse(standalone)
         hits = self._retrieve(query, filters)
-        evidence = assess(query, hits, self.settings.abstain_threshold)
+        documents = {s: self.store.document_text(s) for s in {h.clause.source for h in hits}}
+        evidence = assess(query, hits, self.settings.abstain_threshold, documents)
         retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
 
         def finish(answer: Answer) -> Answer:
@@ -94,10 +95,17 @@ class Assistant:
         """Hits for a query; a question naming documents or regions searches within each of them."""
         k, candidates = max(self.settings.top_k, RETRIEVED_SHOWN), self.settings.candidates
         if len(query.targets) >= 2:
-            return self.retriever.search_each(query, filters, k, candidates)
-        if len(query.targets) == 1 and not filters.sources:
-            return self.retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
-        return self.retriever.search(query, filters, k, candidates)
+            hits = self.retriever.search_each(query, filters, k, candidates)
+        elif len(query.targets) == 1 and not filters.sources:
+            hits = self.retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
+        else:
+            hits = self.retriever.search(query, filters, k, candidates)
+        if query.intent == "metadata" and hits:  # a question about the document itself: bring its header and sign-off
+            source = hits[0].clause.source
+            have = {h.clause.id for h in hits}
+            meta = self.store.meta(source)
+            hits += [Hit(clause=c, meta=meta, score=0.0) for c in self.store.frame(source) if c.id not in have]
+        return hits
 
     def documents(self) -> list[dict]:
         """The ingested documents with their metadata and clause counts."""

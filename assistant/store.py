@@ -171,6 +171,10 @@ class ClauseStore:
         self._src = np.array([self._source_index.get(self.catalog[i].source, -1) for i in self.order], dtype=np.int32)
         self._region = np.array([normalise(self._meta[self.catalog[i].source].region) for i in self.order], dtype=object)
         self._year = np.array([self._meta[self.catalog[i].source].year for i in self.order], dtype=np.int32)
+        self._frame: dict[str, list[str]] = {}
+        for i in self.order:
+            if self.catalog[i].kind != "clause":
+                self._frame.setdefault(self.catalog[i].source, []).append(i)
 
     # ------------------------------------------------------------ reading
 
@@ -185,6 +189,10 @@ class ClauseStore:
 
     def clauses_of(self, source: str) -> list[Clause]:
         return [self.catalog[i] for i in self.order if self.catalog[i].source == source]
+
+    def frame(self, source: str) -> list[Clause]:
+        """The header, preamble and sign-off records of a document."""
+        return [self.catalog[i] for i in self._frame.get(source, [])]
 
     def document_text(self, source: str) -> str:
         return self.documents.get(source, {}).get("text", "")
