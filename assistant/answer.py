@@ -37,7 +37,9 @@ class Evidence:
     reason: str = ""
 
 
-def assess(query: Query, hits: list[Hit], threshold: float, documents: dict[str, str] | None = None) -> Evidence:
+def assess(
+    query: Query, hits: list[Hit], threshold: float, documents: dict[str, str] | None = None, weights: dict[str, float] | None = None
+) -> Evidence:
     """Decide from the evidence whether to answer: places, years, figures and documents no passage covers,
     key-term coverage and similarity."""
     if not hits:
@@ -56,12 +58,27 @@ def assess(query: Query, hits: list[Hit], threshold: float, documents: dict[str,
     if query.intent == "metadata" or (query.targets and not query.key_terms):
         return Evidence(1.0, True)
     best_coverage = max(h.coverage for h in hits[:5])
-    if query.quantity is not None:
-        relevant = [h for h in hits[:5] if h.coverage >= 0.6 * best_coverage]
-        if not any(query.quantity.search(normalise(h.clause.text)) for h in relevant):
-            return Evidence(0.0, False, "no passage gives the figure asked for")
+    if query.quantity is not None and not _gives_figure(query, hits[:5], best_coverage, weights or {}):
+        return Evidence(0.0, False, "no passage gives the figure asked for")
     best = max(confidence(query, h) for h in hits[:5])
     return Evidence(best, best >= threshold, "" if best >= threshold else f"best evidence {best:.2f} < {threshold:.2f}")
+
+
+def _gives_figure(query: Query, hits: list[Hit], best_coverage: float, weights: dict[str, float]) -> bool:
+    """Whether a sentence of a well-matching clause holds a figure of the kind asked for next to the key terms."""
+    total = sum(weights.get(t.term, 0.0) for t in query.key_terms) or 1.0
+    for hit in hits:
+        if hit.coverage < 0.6 * best_coverage:
+            continue
+        context = normalise(" ".join(hit.clause.headings))
+        for start, end in split_sentences(hit.clause.text):
+            sentence = normalise(hit.clause.text[start:end])
+            if not query.quantity.search(sentence):
+                continue
+            found = sum(weights.get(t.term, 0.0) for t in query.key_terms if any(a in sentence or a in context for a in t.alternatives))
+            if not weights or found / total >= 0.5 * best_coverage:
+                return True
+    return False
 
 
 def _names_document(quoted: str, title: str) -> bool:

@@ -63,7 +63,7 @@ class RuleCondenser:
                 return "、".join(t.name for t in before.targets) + "：" + question
             return question
         core = _TRAILING_RE.sub("", _LEADING_RE.sub("", question.strip()))
-        carried = previous.strip()
+        carried = normalise(previous.strip())
         if now.targets:  # "那张掖市呢？": the same question about another document or region
             names = [t.name for t in now.targets]
             old = [t.name for t in before.targets]
@@ -77,7 +77,8 @@ class RuleCondenser:
             for name in names:
                 core = normalise(core).replace(name, "")
             core = core.strip("的，, ")
-        if now.intent != "fact":  # the follow-up asks something new of the same topic: drop the old ask
+        own_ask = _PRONOUN_RE.sub("", core).strip("，, ")
+        if now.intent != "fact" or len(own_ask) >= 4:  # the follow-up asks something new of the same topic: drop the old ask
             carried = "，".join(p for p in (_drop_ask(seg) for seg in re.split(r"[，,]", carried)) if p)
         core = _PRONOUN_RE.sub("", core).strip("，, ")
         carried = _TRAILING_RE.sub("", carried)

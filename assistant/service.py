@@ -71,7 +71,8 @@ class Assistant:
         query = self.analyzer.analyse(standalone)
         hits = self._retrieve(query, filters)
         documents = {s: self.store.document_text(s) for s in {h.clause.source for h in hits}}
-        evidence = assess(query, hits, self.settings.abstain_threshold, documents)
+        weights = term_weights(self.store, query.key_terms)
+        evidence = assess(query, hits, self.settings.abstain_threshold, documents, weights)
         retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
 
         def finish(answer: Answer) -> Answer:
@@ -82,7 +83,6 @@ class Assistant:
         if not evidence.answerable:
             yield finish(cannot_answer(question, hits, evidence))
             return
-        weights = term_weights(self.store, query.key_terms)
         asked = replace(query, text=question)
         stream = getattr(self.answerer, "stream", None)
         if stream is None:
