@@ -122,6 +122,14 @@ def _hidden_size(path: Path) -> int:
     return int(config.get("hidden_size", 0))
 
 
+def use_threads(threads: int) -> None:
+    """Torch intra-op threads for the next call; on a busy machine more threads than free cores stall each call."""
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(max(1, threads))
+
+
 def flag_options(settings: Settings) -> dict:
     """Keyword arguments shared by FlagEmbedding models: the configured device, fp16 only on an accelerator."""
     # belt and braces: the model is loaded from a local directory, and nothing may reach the hub
@@ -138,6 +146,7 @@ class BgeEmbedder:
         self.path = model.path
         self.instruction = settings.bge_query_instruction or default_instruction(model.name)
         self.dim = _hidden_size(model.path)
+        self.threads = settings.encoder_threads
         self._m3 = model.is_m3
         options = {**flag_options(settings), "query_instruction_for_retrieval": self.instruction or None}
         from FlagEmbedding import BGEM3FlagModel, FlagModel
@@ -157,11 +166,13 @@ class BgeEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        use_threads(self.threads)
         if self._m3:
             return self._dense(self._model.encode_corpus(list(texts), return_sparse=False, return_colbert_vecs=False))
         return self._dense(self._model.encode_corpus(list(texts)))
 
     def embed_query(self, text: str) -> np.ndarray:
+        use_threads(1)
         if self._m3:
             return self._dense(self._model.encode_queries([text], return_sparse=False, return_colbert_vecs=False))[0]
         return self._dense(self._model.encode_queries([text]))[0]

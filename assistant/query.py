@@ -4,6 +4,7 @@ or regions it names, its key terms, and the places and years it mentions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -202,7 +203,14 @@ def document_aliases(meta: DocumentMeta) -> set[str]:
 class QueryAnalyzer:
     """Turns a question into a :class:`Query`, knowing the documents of the index."""
 
-    def __init__(self, metas: list[DocumentMeta], corpus_text: str, thesaurus: Thesaurus | None = None) -> None:
+    def __init__(
+        self,
+        metas: list[DocumentMeta],
+        corpus_text: str,
+        thesaurus: Thesaurus | None = None,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.known = known
         self.thesaurus = thesaurus or Thesaurus.load()
         self.gazetteer = Gazetteer.load()
         self.corpus_text = normalise(corpus_text)
@@ -281,7 +289,13 @@ class QueryAnalyzer:
             rest = rest.replace(target.name, " ")
         rest = _YEAR_RE.sub(" ", rest)
         seen = {t.term for t in terms}
+        words = []
         for word in jieba.lcut(rest, HMM=False):  # the HMM glues particles to words ("前要", "对本")
+            if self.known and len(word) >= 3 and not self.known(word):  # "在讲话中": a word the index never saw
+                words += [w for w in jieba.lcut_for_search(word) if len(w) >= 2 and w != word and self.known(w)] or [word]
+            else:
+                words.append(word)
+        for word in words:
             word = word.strip()
             if (
                 len(word) < 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from .bge import flag_options, resolve_model
+from .bge import flag_options, resolve_model, use_threads
 from .retrieval import Reranker
 from .settings import Settings
 from .store import embed_text
@@ -27,6 +27,7 @@ class BgeReranker:
         model = resolve_model(spec, "reranker")
         self.name = f"bge:{model.name}"
         self.path = model.path
+        self.threads = settings.encoder_threads
         options = flag_options(settings)
         from FlagEmbedding import FlagReranker
 
@@ -36,6 +37,7 @@ class BgeReranker:
     def scores(self, question: str, hits: list[Hit]) -> list[float]:
         if not hits:
             return []
+        use_threads(self.threads)
         pairs = [(normalise(question), rerank_text(h)) for h in hits]
         return [float(s) for s in self._model.compute_score(pairs, normalize=True)]
 

@@ -300,6 +300,8 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
             log.exception("ingesting uploads failed")
             raise gr.Error(f"导入失败：{exc}") from exc
         report = result.to_dict()
+        # the browser gets file names, not server paths
+        report["documents"] = [{"file": Path(d.pop("path")).name, **d} for d in report["documents"]]
         return (render.report(report, unsaved), report, None, *documents_view())
 
     # ------------------------------------------------------------ layout

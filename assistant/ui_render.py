@@ -233,7 +233,7 @@ def report(report: dict[str, Any], extra_errors: Sequence[tuple[str, str]] = ())
     summary = report.get("summary", {})
     rows = []
     for doc in report.get("documents", []):
-        name = doc.get("path", "").replace("\\", "/").rsplit("/", 1)[-1]
+        name = doc.get("file") or doc.get("path", "").replace("\\", "/").rsplit("/", 1)[-1]
         status = doc.get("status", "")
         notes = []
         if doc.get("error"):
