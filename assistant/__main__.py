@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # on the handler: bm25s sets its own logger to DEBUG when imported
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     console, errors = Console(), Console(stderr=True)
     try:
         settings = load_settings(

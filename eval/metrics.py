@@ -27,6 +27,7 @@ class Metric:
     rate: bool = True
     """A share in [0, 1]; otherwise a count of characters or milliseconds."""
     higher_is_better: bool = True
+    digits: int = 3
 
 
 METRICS = (
@@ -39,9 +40,9 @@ METRICS = (
     Metric("answer_correctness", "answer correctness"),
     Metric("abstention_accuracy", "abstention accuracy"),
     Metric("false_abstention_rate", "false-abstention rate", higher_is_better=False),
-    Metric("answer_chars_median", "answer length median (chars)", rate=False, higher_is_better=False),
-    Metric("latency_p50_ms", "latency p50 (ms)", rate=False, higher_is_better=False),
-    Metric("latency_p95_ms", "latency p95 (ms)", rate=False, higher_is_better=False),
+    Metric("answer_chars_median", "answer length median (chars)", rate=False, higher_is_better=False, digits=0),
+    Metric("latency_p50_ms", "latency p50 (ms)", rate=False, higher_is_better=False, digits=1),
+    Metric("latency_p95_ms", "latency p95 (ms)", rate=False, higher_is_better=False, digits=1),
 )
 DEFINITIONS = {
     "hit@1": "answerable questions with gold: the first retrieved passage supports a gold entry",

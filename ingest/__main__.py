@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=True, quiet=args.quiet)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # on the handler: bm25s sets its own logger to DEBUG when imported
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, embedder=args.embedder, chroma_url=args.chroma_url)
         if str(args.paths[0]) == "remove":
