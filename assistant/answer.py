@@ -9,7 +9,7 @@ from typing import Protocol
 from .query import KeyTerm, Query
 from .store import lexical_text
 from .text import in_script, is_traditional, normalise, split_sentences
-from .types import HEADER_LABEL, SIGNOFF_LABEL, Answer, Citation, Hit
+from .types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Citation, Hit
 
 CANNOT_ANSWER = "文件中没有找到能回答这个问题的内容。"
 """The one "cannot answer" wording, shared by code, prompts and tests."""
@@ -43,25 +43,42 @@ def assess(
     """Decide from the evidence whether to answer: places, years, figures and documents no passage covers,
     key-term coverage and similarity."""
     if not hits:
-        return Evidence(0.0, False, "no passage matched")
+        return Evidence(0.0, False, "没有检索到相关条款")
     if query.unknown_places:
-        return Evidence(0.0, False, f"no document covers {'、'.join(query.unknown_places)}")
+        return Evidence(0.0, False, f"已收录的文件不涉及{'、'.join(query.unknown_places)}")
     texts = documents if documents is not None else {}
     pool = " ".join(texts.get(h.clause.source) or lexical_text(h.clause, h.meta) for h in hits) + " ".join(h.meta.date_issued for h in hits)
     missing_years = [y for y in query.years if y not in pool]
     if missing_years:
-        return Evidence(0.0, False, f"no document retrieved mentions {'、'.join(missing_years)}")
+        return Evidence(0.0, False, f"相关文件没有提到{'、'.join(missing_years)}年")
     if query.quoted and not any(_names_document(q, h.meta.title) for q in query.quoted for h in hits) and (
         query.intent == "metadata" or _asks_inside(query)
     ):
-        return Evidence(0.0, False, f"《{query.quoted[0]}》 is not among the documents")
-    if query.intent == "metadata" or (query.targets and not query.key_terms):
+        return Evidence(0.0, False, f"《{query.quoted[0]}》不在已收录的文件中")
+    if query.intent == "metadata":
+        missing = _missing_field(query, hits)
+        if missing:
+            return Evidence(0.0, False, f"该文件没有注明{missing}")
+        return Evidence(1.0, True)
+    if query.targets and not query.key_terms:
         return Evidence(1.0, True)
     best_coverage = max(h.coverage for h in hits[:5])
     if query.quantity is not None and not _gives_figure(query, hits[:5], best_coverage, weights or {}):
-        return Evidence(0.0, False, "no passage gives the figure asked for")
+        return Evidence(0.0, False, "相关条款没有给出所问的具体数字")
     best = max(confidence(query, h) for h in hits[:5])
-    return Evidence(best, best >= threshold, "" if best >= threshold else f"best evidence {best:.2f} < {threshold:.2f}")
+    return Evidence(best, best >= threshold, "" if best >= threshold else f"证据不足（最高匹配度 {best:.2f}，低于 {threshold:.2f}）")
+
+
+def _missing_field(query: Query, hits: list[Hit]) -> str:
+    """The metadata field a question asks for when the document does not give it (e.g. no 发文字号)."""
+    wanted = {s for t in query.targets for s in t.sources}
+    doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
+    meta = doc_hits[0].meta
+    if re.search(r"文号|字号|document number", query.norm) and not meta.doc_number:
+        return "发文字号"
+    if re.search(r"哪一?天|日期|什么时候|何时|\bwhen\b", query.norm) and not (meta.date_issued or meta.date_published):
+        return "日期"
+    return ""
 
 
 def _gives_figure(query: Query, hits: list[Hit], best_coverage: float, weights: dict[str, float]) -> bool:
@@ -272,6 +289,14 @@ class ExtractiveAnswerer:
         if meta.doc_number:
             facts.append(f"发文字号：{meta.doc_number}")
         parts = [("", in_script(f"《{meta.title}》，" + "，".join(facts), meta.script), header)]
+        preamble = next((h for h in mine if h.clause.label == PREAMBLE_LABEL), None)
+        if preamble is not None and re.search(r"谁|哪个|机关|单位|issued|印发", query.norm):
+            announce = next(
+                (preamble.clause.text[a:b] for a, b in split_sentences(preamble.clause.text) if re.search(r"印發|印发|發布|发布", preamble.clause.text[a:b])),
+                "",
+            )
+            if announce and len(announce) <= 160:
+                parts.append(("", announce, preamble))
         recipients = next((line for line in header.clause.text.splitlines() if line.rstrip().endswith(("：", ":")) and "各" in line), "")
         if recipients and re.search(r"发给|主送|下发", query.norm):
             parts.append((in_script("主送：", meta.script), recipients.rstrip("：:"), header))
