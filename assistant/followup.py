@@ -50,11 +50,13 @@ class RuleCondenser:
         return self.rewrite(question, standalone) if standalone else question
 
     def is_followup(self, question: str) -> bool:
+        """Whether a question leans on the previous turn for its topic (not just for its document or region)."""
         norm = normalise(question).strip()
         query = self.analyzer.analyse(question)
-        if _LEADING_RE.match(norm) or _PRONOUN_RE.search(norm):
+        if _PRONOUN_RE.search(norm) or norm.startswith("具体") or not query.key_terms:
             return True
-        return not query.key_terms
+        # "那…呢" / "还有…" with a topic of its own is a new question about the same document
+        return bool(_LEADING_RE.match(norm)) and len(query.key_terms) <= 1
 
     def rewrite(self, question: str, previous: str) -> str:
         now, before = self.analyzer.analyse(question), self.analyzer.analyse(previous)
