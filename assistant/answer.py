@@ -51,10 +51,12 @@ def assess(
     missing_years = [y for y in query.years if y not in pool]
     if missing_years:
         return Evidence(0.0, False, f"相关文件没有提到{'、'.join(missing_years)}年")
-    if query.quoted and not any(_names_document(q, h.meta.title) for q in query.quoted for h in hits) and (
-        query.intent == "metadata" or _asks_inside(query)
-    ):
-        return Evidence(0.0, False, f"《{query.quoted[0]}》不在已收录的文件中")
+    for quoted in query.quoted:
+        if any(_names_document(quoted, h.meta.title) for h in hits):
+            continue
+        mentioned = any(quoted in normalise(h.clause.text) for h in hits)
+        if query.intent == "metadata" or _asks_inside(query, strictly=mentioned):
+            return Evidence(0.0, False, f"《{quoted}》不在已收录的文件中")
     if query.intent == "metadata":
         missing = _missing_field(query, hits)
         if missing:
@@ -112,16 +114,21 @@ def _names_document(quoted: str, title: str) -> bool:
     return False
 
 
-def _asks_inside(query: Query) -> bool:
-    """The question asks what a quoted document says (《X》中/里/规定…)."""
-    return bool(re.search(r"》(中|里|内|规定|要求|提出|明确|的内容|的规定|的要求)", query.norm))
+def _asks_inside(query: Query, strictly: bool = False) -> bool:
+    """The question asks what a quoted document contains (《X》中/里); unless ``strictly``, also what it requires."""
+    pattern = r"》(中|里|内|的内容)" if strictly else r"》(中|里|内|规定|要求|提出|明确|的内容|的规定|的要求)"
+    return bool(re.search(pattern, query.norm))
 
 
 def confidence(query: Query, hit: Hit) -> float:
     """How well one clause answers a query: key-term coverage, backed by dense similarity."""
     if not query.key_terms:
         return hit.dense_score
-    return 0.65 * hit.coverage + 0.35 * max(hit.dense_score, 0.0)
+    score = 0.65 * hit.coverage + 0.35 * max(hit.dense_score, 0.0)
+    # two independent retrievers putting the same clause on top is evidence the wording alone may not show
+    if hit.lexical_rank is not None and hit.dense_rank is not None and max(hit.lexical_rank, hit.dense_rank) <= 1:
+        score += 0.06
+    return score
 
 
 def cannot_answer(question: str, hits: list[Hit], evidence: Evidence, related: int = 3) -> Answer:

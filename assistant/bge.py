@@ -108,7 +108,7 @@ def _how_to(repo: str, setting: str) -> str:
 def default_instruction(name: str) -> str:
     """The query instruction a BGE model was trained with: Chinese / English v1 and v1.5 models have one, bge-m3 none."""
     lower = name.lower()
-    if "m3" in lower or not lower.startswith("bge"):
+    if "m3" in lower or "bge" not in lower:
         return ""
     if "-zh" in lower:
         return ZH_INSTRUCTION
@@ -130,10 +130,13 @@ def use_threads(threads: int) -> None:
         torch.set_num_threads(max(1, threads))
 
 
+def forbid_downloads() -> None:
+    """Belt and braces before FlagEmbedding is imported: models load from local directories, never the hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 def flag_options(settings: Settings) -> dict:
     """Keyword arguments shared by FlagEmbedding models: the configured device, fp16 only on an accelerator."""
-    # belt and braces: the model is loaded from a local directory, and nothing may reach the hub
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return {"devices": settings.device, "use_fp16": settings.device != "cpu", "batch_size": 32}
 
 
@@ -149,6 +152,7 @@ class BgeEmbedder:
         self.threads = settings.encoder_threads
         self._m3 = model.is_m3
         options = {**flag_options(settings), "query_instruction_for_retrieval": self.instruction or None}
+        forbid_downloads()
         from FlagEmbedding import BGEM3FlagModel, FlagModel
 
         log.info("loading %s from %s (query instruction %r)", self.name, self.path, self.instruction)

@@ -42,7 +42,7 @@ ABSTAIN_NOTICE = "大模型判断检索到的条款不能回答这个问题。"
 
 _NUMBERS = r"\d+(?:\s*[,，、]\s*\d+)*"
 _MARKER_RE = re.compile(rf"[\[【［]\s*({_NUMBERS})\s*[\]】］]")
-_MARKERS_AFTER_END_RE = re.compile(rf"([。！？；!?;]+)((?:\s*[\[【［]\s*{_NUMBERS}\s*[\]】］])+)")
+_MARKERS_AFTER_END_RE = re.compile(rf"([。！？；!?;]+[”」』）)]*)((?:\s*[\[【［]\s*{_NUMBERS}\s*[\]】］])+)")
 _DANGLING_RE = re.compile(r"[\[【［][\d,，、\s]*$")
 _THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 _ANSWER_PREFIX_RE = re.compile(r"^(?:改写后的问题|改写后|独立问题|完整问题|问题)\s*[:：]\s*")
@@ -56,7 +56,7 @@ def clause_block(n: int, hit: Hit) -> str:
     meta, clause = hit.meta, hit.clause
     head = f"[{n}]《{meta.title}》 发文字号：{meta.doc_number or '无'} 条款：{clause.label}"
     if clause.headings:
-        head += f"（{' > '.join(clause.headings)}）"
+        head += f" 所属章节：{' > '.join(clause.headings)}"
     return f"{head}\n{clause.text}"
 
 

@@ -27,7 +27,7 @@ _DEADLINE_RE = re.compile(
 _METADATA_RE = re.compile(
     r"谁(发布|印发|发的|制定|出台)|哪个(单位|部门|机关)(发布|印发|制定|出台|发的)|(由|是)哪个?(单位|部门|机关)(发布|印发|制定)|"
     r"发文字号|文号|什么时候(发布|印发|出台|制定|发的)|何时(发布|印发|出台)|(发布|印发|成文|签发)(日期|时间)|"
-    r"哪一?天(发布|印发|发表)|(哪一?天|什么时候|何时)(发表|讲的|作的)|什么会议上|成文日期|发给哪些|主送|哪个?机关|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
+    r"哪一?天(发布|印发|发表)|(哪一?天|什么时候|何时)(发表|讲的|作的)|什么会议上|成文日期|发给哪些|主送|发文机关|哪个?机关(发布|印发|制定|出台|发的)|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
     r"(文件|通知|意见|方案|讲话)(是)?(什么时候|何时|哪天|哪一天)(发布|印发|出台|发的|讲的)?[？?]?$|"
     r"\bwho issued\b|\bissued by\b|\bdocument number\b|\bwhen was\b.*\b(issued|published)\b|\bwho gave\b",
     re.I,
@@ -42,7 +42,7 @@ _INTENT_WORDS = frozenset(
 )
 # "how many / how much" asks and the units a figure answering them carries
 _QUANTITY_RE = re.compile(
-    r"(多少|几)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|金额|数额|分值|人数|数量)|"
+    r"(?<![这近前好后或])(多少|几)(?!乎|点)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|分值)|"
     r"多久|多长时间|\bhow (many|much|long)\b|\bwhat (percentage|share|proportion|number)\b|\bminimum (share|number|weight)\b",
     re.I,
 )
@@ -65,7 +65,10 @@ def quantity_pattern(norm: str) -> re.Pattern[str] | None:
     m = _QUANTITY_RE.search(norm)
     if not m:
         return None
-    asked = m.group(2) or {"金额": "元", "数额": "元", "人数": "人", "多久": "天", "多长时间": "天"}.get(m.group(3) or m.group(0), "")
+    asked = m.group(2) or {"多久": "天", "多长时间": "天"}.get(m.group(0), "")
+    if not asked and m.group(1):  # "多少钱", "金额是多少", "多少人": the word before or after names the unit
+        around = norm[max(0, m.start() - 4) : m.end() + 2]
+        asked = "元" if re.search(r"钱|金额|数额|费用|资金|经费", around) else "人" if re.search(r"人数|人员", around) else ""
     if m.group(3) in {"比例", "比重", "占比", "百分之", "分值"} or asked in {"%", "分"}:
         return _PERCENT
     if any(w in m.group(0).lower() for w in ("percentage", "share", "proportion", "weight")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from .bge import flag_options, resolve_model, use_threads
+from .bge import flag_options, forbid_downloads, resolve_model, use_threads
 from .retrieval import Reranker
 from .settings import Settings
 from .store import embed_text
@@ -29,6 +29,7 @@ class BgeReranker:
         self.path = model.path
         self.threads = settings.encoder_threads
         options = flag_options(settings)
+        forbid_downloads()
         from FlagEmbedding import FlagReranker
 
         log.info("loading reranker %s from %s", self.name, self.path)
@@ -39,7 +40,7 @@ class BgeReranker:
             return []
         use_threads(self.threads)
         pairs = [(normalise(question), rerank_text(h)) for h in hits]
-        return [float(s) for s in self._model.compute_score(pairs, normalize=True)]
+        return [float(s) for s in self._model.compute_score(pairs)]
 
     def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
         scores = self.scores(question, hits)

@@ -12,13 +12,15 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+
+from ingest.pipeline import IngestResult, ingest
 
 from . import ui_render as render
 from .embedders import Embedder, make_embedder
@@ -67,7 +69,8 @@ class Conversation:
 
     @property
     def current(self) -> Answer | None:
-        return self.turns[self.selected] if self.turns and -len(self.turns) <= self.selected < len(self.turns) else None
+        """The answer whose sources are shown (the latest, unless the user picked another)."""
+        return self.turns[self.selected] if self.turns else None
 
     @property
     def turn_number(self) -> int:
@@ -95,13 +98,13 @@ class SharedAssistant:
         assistant = self.assistant
         return assistant.documents() if assistant else []
 
-    def ingest(self, paths: list[Path], progress=None):
-        """Ingest files into the index and replace the shared assistant. Returns the ``IngestResult``."""
-        from ingest.pipeline import ingest
-
+    def ingest(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> IngestResult:
+        """Ingest files into the index and replace the shared assistant."""
         with self._ingest_lock:
             store = ClauseStore(self.settings, self.embedder)
             result = ingest(paths, self.settings, embedder=self.embedder, store=store, progress=progress)
+            if not len(store):  # ingest() opens a store of its own when given an empty one
+                store = ClauseStore(self.settings, self.embedder)
             if len(store):
                 old = self.assistant
                 reranker = old.retriever.reranker if old else None
@@ -140,8 +143,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "auth": auth or None,
         "auth_message": "请输入用户名和密码登录。" if auth else None,
         "theme": theme(),
-        "css": render.REPORT_CSS,
-        "show_error": True,
+        "show_error": False,
         "ssr_mode": False,
     }
 
@@ -196,7 +198,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
                         yield [*shown, {"role": "assistant", "content": render.chat_message(answer)}], *(gr.skip(),) * 8
         except Exception as exc:
             log.exception("answering %r failed", question)
-            gr.Warning(f"回答时出错：{exc}")
+            gr.Warning(f"回答时出错：{render.esc(str(exc))}")
             yield conv.messages(), conv, question, *(gr.skip(),) * 6
             return
         conv.turns.append(answer)
@@ -298,7 +300,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
             result = shared.ingest(saved, progress=step)
         except Exception as exc:
             log.exception("ingesting uploads failed")
-            raise gr.Error(f"导入失败：{exc}") from exc
+            raise gr.Error(f"导入失败：{render.esc(str(exc))}") from exc
         report = result.to_dict()
         # the browser gets file names, not server paths
         report["documents"] = [{"file": Path(d.pop("path")).name, **d} for d in report["documents"]]
@@ -363,6 +365,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
                     headers=render.DOCUMENT_COLUMNS,
                     interactive=False,
                     wrap=True,
+                    column_widths=["15%", "31%", "13%", "13%", "9%", "8%", "5%", "6%"],
                     elem_id="documents",
                 )
                 gr.Markdown(
@@ -371,7 +374,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
                 )
                 files = gr.File(label="选择文件", file_count="multiple", elem_id="upload-files")
                 import_button = gr.Button("导入", variant="primary", elem_id="import")
-                report_html = gr.HTML("", elem_id="report")
+                report_html = gr.HTML("", elem_id="report", css_template=render.REPORT_CSS, js_on_load=None)
                 with gr.Accordion("完整导入报告（JSON）", open=False):
                     report_json = gr.JSON(elem_id="report-json")
 
@@ -381,13 +384,19 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
         reset = [chatbot, conv, question, cards, picker, viewer, rating, comment, feedback_status]
         gr.on([send.click, question.submit], ask, [question, conv, *filters], reset, api_name="ask")
         new.click(new_conversation, None, reset, api_name="new")
+        chatbot.clear(new_conversation, None, reset, api_visibility="private")
         chatbot.select(select_turn, [conv], [conv, cards, picker, viewer, feedback_status], api_visibility="private")
         picker.input(open_source, [picker, conv], viewer, api_name="source")
         cards.click(open_card, [conv], [picker, viewer], api_visibility="private")
         send_feedback.click(feedback, [rating, comment, conv], feedback_status, api_name="feedback")
         docs_outputs = [table, *filters]
         import_button.click(
-            upload, [files], [report_html, report_json, files, *docs_outputs], api_name="upload", concurrency_limit=1
+            upload,
+            [files],
+            [report_html, report_json, files, *docs_outputs],
+            api_name="upload",
+            concurrency_limit=1,
+            show_progress_on=report_html,
         )
         app.load(documents_view, None, docs_outputs, api_name="documents")
     return app
