@@ -51,8 +51,9 @@ def assess(
     missing_years = [y for y in query.years if y not in pool]
     if missing_years:
         return Evidence(0.0, False, f"相关文件没有提到{'、'.join(missing_years)}年")
+    targeted = {s for t in query.targets for s in t.sources}
     for quoted in query.quoted:
-        if any(_names_document(quoted, h.meta.title) for h in hits):
+        if any(_names_document(quoted, h.meta.title, h.clause.source in targeted) for h in hits):
             continue
         mentioned = any(quoted in normalise(h.clause.text) for h in hits)
         if query.intent == "metadata" or _asks_inside(query, strictly=mentioned):
@@ -95,23 +96,22 @@ def _gives_figure(query: Query, hits: list[Hit], best_coverage: float, weights: 
             if not query.quantity.search(sentence):
                 continue
             found = sum(weights.get(t.term, 0.0) for t in query.key_terms if any(a in sentence or a in context for a in t.alternatives))
-            if not weights or found / total >= 0.5 * best_coverage:
+            if not weights or hit is hits[0] or found / total >= 0.25 * best_coverage:
                 return True
     return False
 
 
-def _names_document(quoted: str, title: str) -> bool:
-    """Whether a title quoted in a question names this document (not just a document its title refers to)."""
+def _names_document(quoted: str, title: str, named_otherwise: bool = False) -> bool:
+    """Whether a title quoted in a question names this document, not just a document its title refers to
+    (unless the question also names this document by its region: "内蒙古贯彻《纲要》的方案")."""
     title = normalise(title)
     key = re.sub(r"[\s()（）—\-]", "", quoted)
     own = re.sub(r"《[^》]*》", "", title)
     if key in re.sub(r"[\s()（）—\-]", "", own) or re.sub(r"[\s()（）—\-]", "", own) in key:
         return True
     # "关于印发《X》的通知" distributes X: the notice and X are one document
-    for inner in re.findall(r"(?:印发|发布|颁布)《([^》]*)》", title):
-        if key == re.sub(r"[\s()（）—\-]", "", inner):
-            return True
-    return False
+    pattern = r"《([^》]*)》" if named_otherwise else r"(?:印发|发布|颁布)《([^》]*)》"
+    return any(key == re.sub(r"[\s()（）—\-]", "", inner) for inner in re.findall(pattern, title))
 
 
 def _asks_inside(query: Query, strictly: bool = False) -> bool:

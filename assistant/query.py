@@ -295,7 +295,7 @@ class QueryAnalyzer:
         words = []
         for word in jieba.lcut(rest, HMM=False):  # the HMM glues particles to words ("前要", "对本")
             if self.known and len(word) >= 3 and not self.known(word):  # "在讲话中": a word the index never saw
-                words += [w for w in jieba.lcut_for_search(word) if len(w) >= 2 and w != word and self.known(w)] or [word]
+                words += [w for w in jieba.lcut_for_search(word) if len(w) >= 2 and w != word] or [word]
             else:
                 words.append(word)
         for word in words:

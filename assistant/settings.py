@@ -44,7 +44,7 @@ class Settings:
     """Passages kept after fusion (and reranking)."""
     max_clause_chars: int = 360
     """Clauses longer than this are split at sentence boundaries (label kept)."""
-    abstain_threshold: float = 0.40
+    abstain_threshold: float = 0.38
     """Minimum evidence score below which the assistant says the documents do not answer."""
 
     llm_base_url: str = ""
