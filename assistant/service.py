@@ -34,8 +34,8 @@ class Assistant:
         condenser: Condenser | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or (store.embedder if store else make_embedder(settings))
-        self.store = store or ClauseStore(settings, self.embedder)
+        self.embedder = embedder or (store.embedder if store is not None else make_embedder(settings))
+        self.store = store if store is not None else ClauseStore(settings, self.embedder)
         if not len(self.store):
             where = settings.chroma_url or settings.data_dir
             raise IndexError_(f"the index in {where} is empty: ingest documents first, e.g. python -m ingest corpus --data-dir {where}")

@@ -131,8 +131,10 @@ def cards(answer: Answer | None, turn: int = 0) -> str:
     shown = shown_citations(answer)
     out = []
     if answer.abstained:
+        reason = f"原因：{esc(answer.notice.rstrip('。'))}。<br>" if answer.notice else ""
         out.append(
             '<div class="abstain"><strong>文件中没有找到能回答这个问题的内容。</strong><br>'
+            + reason
             + ("以下是最接近的条款，仅供参考，不构成回答。" if shown else "也没有找到相关条款，请换个说法或放宽检索范围。")
             + "</div>"
         )

@@ -64,7 +64,8 @@ def ingest(
     progress: Callable[[Path], None] | None = None,
 ) -> IngestResult:
     """Ingest files (re-ingesting changed ones, skipping unchanged ones); with ``prune`` remove the rest."""
-    store = store or ClauseStore(settings, embedder or make_embedder(settings))
+    if store is None:
+        store = ClauseStore(settings, embedder or make_embedder(settings))
     files = collect_files(Path(p) for p in paths)
     result = IngestResult()
     seen: set[str] = set()

@@ -1,0 +1,301 @@
+"""The web UI, driven through its API with ``gradio_client`` against a real server over a real index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AuthenticationError
+
+from assistant import ui_render as render
+from assistant.answer import ExtractiveAnswerer
+from assistant.service import Assistant
+from assistant.settings import Settings, SettingsError, load_settings
+from assistant.types import Citation, DocumentMeta
+from assistant.ui import build_app, launch_options, parse_auth
+
+ZHANGYE = "004_86c396645597acb2.txt"
+NEIMENGGU = "002_35979e58988424ba.txt"
+ASK_ZHANGYE = "张掖市领导干部任职前法治能力考察测试制度由哪些单位负责？"
+
+# A document whose text looks like markup: it must be shown as text everywhere.
+UNSAFE_NAME = "安全显示测试.txt"
+UNSAFE_DOC = """青禾市人民政府关于做好文件安全显示工作的通知
+青政发〔2024〕1号
+各区县人民政府，市政府各部门：
+为做好政策文件在网页上的安全显示工作，现就有关事项通知如下。
+一、总体要求
+（一）脚本标记原样显示。文件正文中出现的<script>alert(1)</script>字样属于文字内容，网页必须原样显示，不得执行。（牵头单位：市网信办）
+（二）图片标记原样显示。文件正文中出现的<img src=x onerror=alert(1)>和<img src=y onerror=alert&#40;2&#41;>字样同样属于文字内容，必须原样显示。（牵头单位：市大数据局）
+二、工作措施
+（一）加强检查。各单位每季度检查一次网页显示情况，发现问题及时整改。
+青禾市人民政府
+2024年3月1日
+"""
+ASK_UNSAFE = "脚本标记原样显示有什么要求？"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(settings: Settings, assistant: Assistant | None = None, **build) -> Iterator[str]:
+    """The app of ``settings`` served on a free local port for the duration of the block; yields its URL."""
+    app = build_app(settings, assistant, **build)
+    options = {**launch_options(settings), "server_name": "127.0.0.1", "server_port": free_port()}
+    app.launch(**options, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{options['server_port']}/"
+    finally:
+        app.close()
+
+
+def texts(chat: list[dict]) -> list[str]:
+    """The text of each chat message as returned by the API."""
+    return ["".join(part.get("text", "") for part in m["content"]) for m in chat]
+
+
+def ask(client: Client, question: str, sources=(), regions=(), years=()) -> dict:
+    chat, box, cards, picker, viewer, *_ = client.predict(question, list(sources), list(regions), list(years), api_name="/ask")
+    return {"chat": chat, "box": box, "cards": cards, "picker": picker, "viewer": viewer}
+
+
+def assert_shown_as_text(html: str, *escaped: str) -> None:
+    """``html`` holds the ``escaped`` fragments and no live script or image tag."""
+    for fragment in escaped:
+        assert fragment in html
+    lowered = html.lower()
+    assert "<script" not in lowered and "<img" not in lowered
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def sample_app(sample_settings: Settings, embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+    """The app over a copy of the sample index (feedback goes to the copy)."""
+    data = tmp_path_factory.mktemp("ui-sample") / "data"
+    shutil.copytree(sample_settings.data_dir, data)
+    settings = sample_settings.replace(data_dir=data)
+    with running(settings, Assistant(settings, embedder=embedder)) as url:
+        yield url, settings
+
+
+@pytest.fixture(scope="module")
+def uploaded(embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """An app started on an empty index, after uploading one good and two bad files through the UI."""
+    settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("ui-upload") / "data")
+    files = tmp_path_factory.mktemp("ui-files")
+    (files / UNSAFE_NAME).write_text(UNSAFE_DOC, encoding="utf-8")
+    (files / "empty.txt").write_bytes(b"")
+    (files / "binary.txt").write_bytes(b"\x00\x01\x02PK\x03\x04" * 64)
+    with running(settings, embedder=embedder) as url:
+        client = Client(url, verbose=False)
+        before = client.predict(api_name="/documents")[0]
+        unanswered = texts(ask(client, "如何推进政务公开？")["chat"])[-1]
+        names = [UNSAFE_NAME, "empty.txt", "binary.txt"]
+        report_html, report, _files, table, *_ = client.predict([handle_file(str(files / n)) for n in names], api_name="/upload")
+        yield {"url": url, "settings": settings, "client": client, "before": before, "report_html": report_html,
+               "report": report, "table": table, "unanswered": unanswered}
+
+
+# ------------------------------------------------------------------ rendering (no server)
+
+
+def test_rendered_text_is_escaped_and_the_supporting_sentence_marked() -> None:
+    text = "（一）总则。<b>加粗</b>不是标记。第二句。"
+    html = render.highlighted(text, "…<b>加粗</b>不是标记。")
+    assert html == '（一）总则。<mark class="support">&lt;b&gt;加粗&lt;/b&gt;不是标记。</mark>第二句。'
+    assert render.highlighted(text, "不在文中") == render.esc(text)
+
+
+def test_source_view_marks_the_clause_at_its_offsets() -> None:
+    document = "标题\n一、总则\n（一）第一条<i>。\n（二）第二条。"
+    start = document.index("（一）")
+    end = document.index("\n（二）")
+    c = Citation(1, "a.txt", "标题", "某发〔2024〕1号", "一（一）", document[start:end], "abc123", "第一条<i>。", start, end)
+    html = render.source_view(document, DocumentMeta(source="a.txt", title="标题"), c)
+    assert '<mark class="clause" id="clause-abc123">（一）<mark class="support">第一条&lt;i&gt;。</mark></mark>' in html
+    assert html.index("一、总则") < html.index("<mark") < html.index("（二）第二条")
+
+
+def test_ingest_errors_are_explained_in_chinese() -> None:
+    assert render.explain_error("file is empty").startswith("文件是空的")
+    assert "二进制" in render.explain_error("binary file (contains NUL bytes); convert it to text, .docx or .pdf first")
+    assert "不支持" in render.explain_error("unsupported file type .xlsx; supported: .txt")
+    assert render.explain_error("something new").startswith("无法导入：something new")
+
+
+def test_login_pairs_come_from_settings() -> None:
+    assert parse_auth("") == []
+    assert parse_auth("admin:s3cret, reader:pw:with:colons") == [("admin", "s3cret"), ("reader", "pw:with:colons")]
+    with pytest.raises(SettingsError):
+        parse_auth("no-password")
+    options = launch_options(load_settings(env={}, host="0.0.0.0", port=8123, auth="a:b"))
+    assert (options["server_name"], options["server_port"], options["auth"]) == ("0.0.0.0", 8123, [("a", "b")])
+
+
+# ------------------------------------------------------------------ the running app
+
+
+@pytest.mark.slow
+def test_answer_cites_clauses_and_follow_ups_use_the_conversation(sample_app) -> None:
+    url, _ = sample_app
+    client = Client(url, verbose=False)
+    first = ask(client, ASK_ZHANGYE)
+    answer = texts(first["chat"])[-1]
+    assert "市委组织部" in answer and "[1]" in answer
+    assert first["box"] == ""
+    assert "张掖市法治政府建设实施方案" in first["cards"] and "二（二十七）" in first["cards"]
+    assert "市委发〔2017〕23号" in first["cards"] and '<mark class="support">' in first["cards"]
+
+    follow = ask(client, "那公务员晋升依法行政考核制度哪年全面实行？")
+    chat = texts(follow["chat"])
+    assert len(chat) == 4 and chat[0] == ASK_ZHANGYE
+    assert "2018" in chat[-1] and "按上下文理解为" in chat[-1]
+
+    viewer = client.predict(1, api_name="/source")
+    assert "张掖市法治政府建设实施方案" in viewer and '<mark class="clause"' in viewer
+    marked = viewer.split('<mark class="clause"', 1)[1].split("</mark></mark>", 1)[0]
+    assert "2018年全面实行公务员晋升依法行政考核制度" in marked
+    assert viewer.index("各县区委") < viewer.index('<mark class="clause"')  # the whole document, not just the clause
+
+
+@pytest.mark.slow
+def test_filters_restrict_retrieval(sample_app) -> None:
+    client = Client(sample_app[0], verbose=False)
+    everywhere = ask(client, "如何推进政务公开？")["cards"]
+    within = ask(client, "如何推进政务公开？", sources=[NEIMENGGU])["cards"]
+    assert "张掖" in everywhere
+    assert "內蒙古" in within and "张掖" not in within
+    by_region = ask(client, "如何推进政务公开？", regions=["张掖市"], years=["2017"])["cards"]
+    assert "张掖" in by_region and "內蒙古" not in by_region
+
+
+@pytest.mark.slow
+def test_abstention_is_explained_with_the_closest_clauses(sample_app) -> None:
+    client = Client(sample_app[0], verbose=False)
+    result = ask(client, "火星移民的补贴标准是多少？")
+    assert "没有找到" in texts(result["chat"])[-1]
+    assert 'class="abstain"' in result["cards"] and "最接近的条款" in result["cards"] and "原因：" in result["cards"]
+    assert result["cards"].count('class="cite-card"') >= 1
+
+
+@pytest.mark.slow
+def test_concurrent_sessions_keep_their_own_conversations(sample_app) -> None:
+    url = sample_app[0]
+    a, b = Client(url, verbose=False), Client(url, verbose=False)
+    questions = {"a": ["如何推进政务公开？", "重大行政决策程序有哪些要求？"], "b": ["内蒙古如何发挥行政复议化解行政争议的主渠道作用？"]}
+    chats: dict[str, list[str]] = {}
+
+    def converse(name: str, client: Client) -> None:
+        for q in questions[name]:
+            chats[name] = texts(ask(client, q)["chat"])
+
+    threads = [threading.Thread(target=converse, args=(n, c)) for n, c in (("a", a), ("b", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert chats["a"][0::2] == questions["a"]
+    assert chats["b"][0::2] == questions["b"]
+
+    b.predict(api_name="/new")
+    assert texts(ask(b, "如何推进政务公开？")["chat"])[0::2] == ["如何推进政务公开？"]
+    assert texts(ask(a, "行政复议有哪些要求？")["chat"])[0::2] == [*questions["a"], "行政复议有哪些要求？"]
+
+
+@pytest.mark.slow
+def test_feedback_is_appended_to_the_feedback_file(sample_app) -> None:
+    url, settings = sample_app
+    client = Client(url, verbose=False)
+    assert "请先提问" in client.predict("helpful", "", api_name="/feedback")
+    ask(client, ASK_ZHANGYE)
+    before = settings.feedback_file.read_text(encoding="utf-8").splitlines() if settings.feedback_file.exists() else []
+    assert "请选择" in client.predict(None, "", api_name="/feedback")
+    assert "已记录" in client.predict("not_helpful", "希望列出完成时限", api_name="/feedback")
+    lines = settings.feedback_file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(before) + 1
+    record = json.loads(lines[-1])
+    assert record["question"] == ASK_ZHANGYE and "市委组织部" in record["answer"]
+    assert (record["rating"], record["comment"]) == ("not_helpful", "希望列出完成时限")
+    assert record["citations"][0]["source"] == ZHANGYE and record["citations"][0]["clause"] == "二（二十七）"
+    assert datetime.fromisoformat(record["timestamp"])
+
+
+class TypingAnswerer(ExtractiveAnswerer):
+    """The extractive answer, written a few characters at a time like a streaming LLM."""
+
+    name = "typing"
+
+    def stream(self, query, hits, weights):
+        final = self.answer(query, hits, weights)
+        for end in range(4, len(final.text), 16):
+            time.sleep(0.02)
+            yield replace(final, text=final.text[:end], citations=[])
+        yield final
+
+
+@pytest.mark.slow
+def test_answers_are_shown_while_they_are_written(sample_app, embedder) -> None:
+    settings = sample_app[1]
+    with running(settings, Assistant(settings, embedder=embedder, answerer=TypingAnswerer())) as url:
+        job = Client(url, verbose=False).submit(ASK_ZHANGYE, [], [], [], api_name="/ask")
+        job.result(timeout=60)
+        answers = [texts(out[0])[-1] for out in job.outputs() if len(out[0]) == 2]
+    final = answers[-1]
+    assert "市委组织部" in final
+    partial = [a for a in answers if a != final and a != "正在查找相关条款…"]
+    assert len(partial) >= 2 and all(final.startswith(a) for a in partial)
+
+
+@pytest.mark.slow
+def test_login_is_required_when_configured(sample_app, embedder) -> None:
+    settings = sample_app[1].replace(auth="reader:pa55")
+    with running(settings, Assistant(settings, embedder=embedder)) as url:
+        with pytest.raises(AuthenticationError):
+            Client(url, verbose=False).predict("如何推进政务公开？", [], [], [], api_name="/ask")
+        client = Client(url, auth=("reader", "pa55"), verbose=False)
+        assert "[1]" in texts(ask(client, "如何推进政务公开？")["chat"])[-1]
+
+
+@pytest.mark.slow
+def test_upload_reports_bad_files_and_adds_the_good_one(uploaded) -> None:
+    assert not any(row and row[0] for row in uploaded["before"]["data"])
+    assert render.NO_INDEX in uploaded["unanswered"]  # an empty index: the UI says to upload first
+    statuses = {d["file"]: d["status"] for d in uploaded["report"]["documents"]}
+    assert statuses == {UNSAFE_NAME: "ok", "empty.txt": "failed", "binary.txt": "failed"}
+    html = uploaded["report_html"]
+    assert "文件是空的" in html and "二进制文件" in html and "已导入" in html
+    assert [row[0] for row in uploaded["table"]["data"]] == [UNSAFE_NAME]
+    assert uploaded["table"]["data"][0][2] == "青政发〔2024〕1号"
+    uploads = uploaded["settings"].data_dir / "uploads"
+    assert sorted(p.name for p in uploads.iterdir()) == sorted([UNSAFE_NAME, "empty.txt", "binary.txt"])
+    fresh = Client(uploaded["url"], verbose=False).predict(api_name="/documents")[0]
+    assert [row[0] for row in fresh["data"]] == [UNSAFE_NAME]
+
+
+@pytest.mark.slow
+def test_document_text_that_looks_like_markup_is_shown_as_text(uploaded) -> None:
+    client = Client(uploaded["url"], verbose=False)
+    result = ask(client, ASK_UNSAFE)
+    assert "一（一）" in result["cards"]
+    assert_shown_as_text(result["cards"], "&lt;script&gt;alert")
+    assert_shown_as_text(texts(result["chat"])[-1])
+    viewer = client.predict(1, api_name="/source")
+    assert '<mark class="clause"' in viewer
+    assert_shown_as_text(viewer, "&lt;script&gt;alert", "&lt;img src=x onerror=alert", "alert&amp;#40;2&amp;#41;")
+    images = ask(client, "图片标记原样显示有什么要求？")["cards"]
+    assert_shown_as_text(images, "&lt;img src=x onerror=alert")
