@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from .answer import CANNOT_ANSWER
 from .query import _DEADLINE_RE, _METADATA_RE, _RESPONSIBILITY_RE, QueryAnalyzer
 from .text import normalise
 
@@ -34,7 +35,17 @@ class Condenser(Protocol):
 
 
 def user_turns(history: Sequence[dict[str, str]]) -> list[str]:
-    return [m.get("content", "") for m in history if m.get("role") == "user" and m.get("content", "").strip()]
+    """The user's earlier questions, without those the assistant could not answer (they set no topic)."""
+    turns: list[str] = []
+    for i, message in enumerate(history):
+        content = message.get("content", "").strip()
+        if message.get("role") != "user" or not content:
+            continue
+        reply = next((m.get("content", "") for m in history[i + 1 :] if m.get("role") == "assistant"), "")
+        if normalise(reply).startswith(CANNOT_ANSWER[:8]):
+            continue
+        turns.append(content)
+    return turns
 
 
 class RuleCondenser:

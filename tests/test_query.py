@@ -97,3 +97,16 @@ def test_rrf_prefers_agreement():
     assert max(scores, key=scores.get) in {"a", "b"}
     assert scores["a"] == pytest.approx(scores["b"])
     assert scores["c"] < scores["a"] and scores["d"] < scores["a"]
+
+
+def test_a_turn_the_assistant_could_not_answer_sets_no_topic(analyzer):
+    from assistant.answer import CANNOT_ANSWER
+
+    history = [
+        {"role": "user", "content": "敦煌市如何推进政务公开？"},
+        {"role": "assistant", "content": "……"},
+        {"role": "user", "content": "火星移民补贴标准是多少？"},
+        {"role": "assistant", "content": CANNOT_ANSWER},
+    ]
+    standalone = RuleCondenser(analyzer).condense("这项工作由哪些部门负责？", history)
+    assert "政务公开" in standalone and "火星" not in standalone
