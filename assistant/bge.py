@@ -82,7 +82,7 @@ def resolve_model(spec: str, setting: str = "embedder", env: Mapping[str, str] |
     repo = (spec if "/" in spec else f"{DEFAULT_ORG}/{spec}") if looks_like_repo else f"{DEFAULT_ORG}/<model>"
     if path.is_dir():
         if (path / "config.json").is_file():
-            path = path.resolve()
+            path = path.absolute()
             return LocalModel(path, _name_of(path))
         raise ModelNotFoundError(f"{path} is not a model directory (it has no config.json){_how_to(repo, setting)}")
     looked = [f"{path.absolute()} (directory)"]

@@ -59,13 +59,18 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""
-        *_, final = self.ask_stream(question, history, filters)
+        *_, final = self._answer(question, history, filters, stream=False)
         return final
 
     def ask_stream(
         self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None
     ) -> Iterator[Answer]:
         """Like :meth:`ask`, yielding partial answers while an LLM writes; the last one is final."""
+        yield from self._answer(question, history, filters, stream=True)
+
+    def _answer(
+        self, question: str, history: Sequence[dict[str, str]], filters: Filters | None, stream: bool
+    ) -> Iterator[Answer]:
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -88,11 +93,11 @@ class Assistant:
             yield finish(cannot_answer(question, hits, evidence))
             return
         asked = replace(query, text=question)
-        stream = getattr(self.answerer, "stream", None)
-        if stream is None:
+        streamer = getattr(self.answerer, "stream", None) if stream else None
+        if streamer is None:
             yield finish(self.answerer.answer(asked, hits, weights))
             return
-        for partial in stream(asked, hits, weights):
+        for partial in streamer(asked, hits, weights):
             yield finish(partial)
 
     def _retrieve(self, query: Query, filters: Filters) -> list[Hit]:

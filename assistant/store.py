@@ -357,5 +357,25 @@ class ClauseStore:
         self._build_arrays()
 
 
+def drop_index(settings: Settings) -> None:
+    """Delete the collection and the lexical index of these settings (to rebuild with another embedder)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        client = chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings)
+    elif settings.chroma_dir.is_dir():
+        client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    else:
+        client = None
+    if client is not None and settings.collection in [c.name for c in client.list_collections()]:
+        client.delete_collection(settings.collection)
+    shutil.rmtree(settings.lexical_dir, ignore_errors=True)
+
+
 def index_exists(settings: Settings) -> bool:
     return settings.chroma_url != "" or Path(settings.chroma_dir).is_dir()

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.settings import SettingsError, load_settings
-from assistant.store import IndexError_
+from assistant.store import IndexError_, drop_index
 
 from .pipeline import collect_files, ingest, remove
 
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chroma-url", help="use a Chroma server instead of the embedded store")
     p.add_argument("--report", type=Path, help="write a JSON report of what was done to each file")
     p.add_argument("--prune", action="store_true", help="remove indexed documents not among PATHS")
+    p.add_argument("--rebuild", action="store_true", help="drop the index first (e.g. after changing the embedder)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in reports:
                 console.print(f"{r.path}: {r.status} {r.error or f'({r.clauses} clauses)'}")
             return 1 if any(r.status == "failed" for r in reports) else 0
+        if args.rebuild:
+            drop_index(settings)
         files = collect_files(args.paths)
         with Progress(
             TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -51,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         ) as bar:
             task = bar.add_task("", total=len(files))
             result = ingest(args.paths, settings, prune=args.prune, progress=lambda p: bar.update(task, advance=1, description=p.name))
-    except (SettingsError, IndexError_, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+    except (SettingsError, IndexError_, ValueError, RuntimeError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
         return 2
     table = Table(title=f"Ingested into {settings.chroma_url or settings.data_dir}")
     for col in ("document", "status", "clauses", "removed lines", "repairs", "flagged", "warnings / error"):
