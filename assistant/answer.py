@@ -267,7 +267,8 @@ class ExtractiveAnswerer:
         for hit in hits[:3]:
             if hit.clause.responsible and hit.coverage >= 0.6 * hits[0].coverage:
                 topic = self._picked(query, [hit], weights, limit=1)
-                label = in_script("责任单位：", hit.meta.script)
+                written = re.match(r"^(责任|責任|牵头|牽頭|主办|主辦)", hit.clause.responsible)
+                label = "" if written else in_script("责任单位：", hit.meta.script)
                 return [*topic, (label, hit.clause.responsible, hit)]
         return self._picked(query, hits, weights, bonus=_RESPONSIBLE_WORDS)
 

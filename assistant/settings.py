@@ -42,6 +42,8 @@ class Settings:
     """Passages each retriever returns before fusion."""
     top_k: int = 5
     """Passages kept after fusion (and reranking)."""
+    max_document_mb: float = 5.0
+    """Larger files are refused with a clear error (a policy document is rarely over 1 MB; split bigger ones)."""
     max_clause_chars: int = 360
     """Clauses longer than this are split at sentence boundaries (label kept)."""
     abstain_threshold: float = 0.38

@@ -31,10 +31,9 @@ _DATE_LINE_RE = re.compile(r"^[（(]?(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})
 _ORG_LINE_RE = re.compile(
     r"(?:政府|委员会|委員會|办公室|辦公室|办公厅|辦公廳|委|厅|廳|局|院|部|中心|公司|党委|黨委|市委|县委|縣委|区委|區委)$"
 )
-_RESPONSIBLE_RE = re.compile(
-    r"[（(]\s*((?:责任单位|責任單位|牵头单位|牽頭單位|主办单位|主辦單位|牵头部门|牽頭部門|责任部门|責任部門)\s*[:：].*?)[）)]\s*[。；]?$",
-    re.S,
-)
+_NOTE_LABELS = r"责任单位|責任單位|牵头单位|牽頭單位|主办单位|主辦單位|牵头部门|牽頭部門|责任部门|責任部門"
+_RESPONSIBLE_RE = re.compile(rf"[（(]\s*((?:{_NOTE_LABELS})\s*[:：][^（）()\n]{{1,300}})[）)]")
+_LEAD_LABEL_RE = re.compile(r"^(?:牵头|牽頭|主办|主辦)")
 _DEADLINE_RE = re.compile(
     r"(?:(?:到|至|于|於|在)\s*)?\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?\s*(?:年底|年末|底|末|上半年|下半年|以前|之前|前)+"
     r"|每年\s*\d{1,2}\s*月(?:底|末)?(?:\d{1,2}日)?\s*前"
@@ -89,21 +88,28 @@ def clause_title(rest: str) -> str:
 
 
 def parse_responsible(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """``(raw, lead units, responsible units)`` of a clause's ``（责任单位：…）`` note."""
-    m = _RESPONSIBLE_RE.search(text)
-    if not m:
+    """``(raw, lead units, responsible units)`` of a clause's ``（牵头单位：…，责任单位：…）`` notes."""
+    notes = [m.group(1).strip() for m in _RESPONSIBLE_RE.finditer(text)]
+    if not notes:
         return "", (), ()
-    raw = m.group(1).strip()
     lead: list[str] = []
     units: list[str] = []
-    for part in re.split(r"[，,；;]", raw):
-        part = re.sub(r"^(?:责任单位|責任單位|牵头单位|牽頭單位|主办单位|主辦單位|牵头部门|牽頭部門|责任部门|責任部門)\s*[:：]", "", part.strip())
+    for note in notes:
         target = units
-        if re.search(r"(?:牵头|牽頭)$", part) or (re.match(r"(?:牵头|牽頭|主办|主辦)", m.group(1)) and not lead and not units):
-            target = lead
-        part = re.sub(r"(?:牵头|牽頭|负责|負責|配合)$", "", part).strip()
-        target.extend(u.strip() for u in re.split(r"[、]", part) if u.strip())
-    return raw, tuple(lead), tuple(units)
+        for part in re.split(r"[，,；;]", note):
+            part = part.strip()
+            label = re.match(rf"^({_NOTE_LABELS})\s*[:：]", part)
+            if label:  # a label switches the list the following units go to
+                target = lead if _LEAD_LABEL_RE.match(label.group(1)) else units
+                part = part[label.end() :]
+            into = target
+            if re.search(r"(?:牵头|牽頭)$", part):
+                into = lead
+            elif re.search(r"(?:负责|負責|配合)$", part):
+                into = units
+            part = re.sub(r"(?:牵头|牽頭|负责|負責|配合)$", "", part).strip()
+            into.extend(u.strip() for u in re.split(r"[、]", part) if u.strip() and u.strip() not in into)
+    return "；".join(notes), tuple(lead), tuple(units)
 
 
 def find_deadlines(text: str) -> tuple[str, ...]:
@@ -219,6 +225,8 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
             continue
         if i in signoff:
             signoff_runs[-1].append(i)
+            if front[-1]:  # a preamble run never spans a sign-off
+                front.append([])
             continue
         if signoff_runs[-1]:
             signoff_runs.append([])

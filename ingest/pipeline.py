@@ -76,6 +76,12 @@ def ingest(
                 raise LoadError("no such file")
             if path.suffix.lower() not in SUPPORTED:
                 raise LoadError(f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}")
+            size_mb = path.stat().st_size / 1e6
+            if size_mb > settings.max_document_mb:
+                raise LoadError(
+                    f"file too large: {size_mb:.1f} MB > max_document_mb = {settings.max_document_mb:g} MB "
+                    "(split the document, or raise max_document_mb in the settings)"
+                )
             if path.name in seen:
                 raise LoadError("another file of the same name was already ingested in this batch (names identify documents)")
             seen.add(path.name)
