@@ -135,7 +135,13 @@ class ClauseStore:
         state_file = self.lexical_dir / _STATE
         state = json.loads(state_file.read_text()) if state_file.is_file() else {}
         count = self.collection.count()
-        if state.get("count") != count or state.get("embedder") != self.embedder.name or not (self.lexical_dir / _CATALOG).is_file():
+        revision = (self.collection.metadata or {}).get("revision", "")
+        if (
+            state.get("count") != count
+            or state.get("embedder") != self.embedder.name
+            or state.get("revision", "") != revision
+            or not (self.lexical_dir / _CATALOG).is_file()
+        ):
             if count:
                 log.info("lexical index out of date with the vector store; rebuilding it from %d records", count)
                 self._rebuild_from_chroma()
@@ -324,8 +330,12 @@ class ClauseStore:
         return len(gone)
 
     def commit(self) -> None:
-        """Rebuild and persist the lexical index and catalog after writes."""
+        """Rebuild and persist the lexical index and catalog after writes, and mark the collection's new revision
+        so that every other copy of the lexical index (another machine on the same Chroma server) rebuilds."""
         if getattr(self, "_dirty", False):
+            import uuid
+
+            self.collection.modify(metadata={**(self.collection.metadata or {}), "revision": uuid.uuid4().hex})
             self.order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
             self._write_lexical()
             self._dirty = False
@@ -349,7 +359,12 @@ class ClauseStore:
             model.index(corpus, show_progress=False)
             model.save(str(tmp / "bm25"), show_progress=False)
             self._bm25 = model
-        (tmp / _STATE).write_text(json.dumps({"count": self.collection.count(), "embedder": self.embedder.name}))
+        state = {
+            "count": self.collection.count(),
+            "embedder": self.embedder.name,
+            "revision": (self.collection.metadata or {}).get("revision", ""),
+        }
+        (tmp / _STATE).write_text(json.dumps(state))
         shutil.rmtree(self.lexical_dir, ignore_errors=True)
         tmp.rename(self.lexical_dir)
         if hasattr(self, "_df_cache"):
