@@ -90,23 +90,13 @@ class ClauseStore:
     """Read and write access to the index of one data directory (or Chroma server) and collection."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.settings = settings
         self.embedder = embedder
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if settings.chroma_url:
-            from urllib.parse import urlparse
-
-            url = urlparse(settings.chroma_url)
-            self.client = chromadb.HttpClient(
-                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
-            )
-        else:
+        if not settings.chroma_url:
             settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-            self.client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        self.client = chroma_client(settings)
         self.collection = self.client.get_or_create_collection(
             settings.collection,
             embedding_function=None,
@@ -372,8 +362,8 @@ class ClauseStore:
         self._build_arrays()
 
 
-def drop_index(settings: Settings) -> None:
-    """Delete the collection and the lexical index of these settings (to rebuild with another embedder)."""
+def chroma_client(settings: Settings) -> Any:
+    """A Chroma client: ``HttpClient`` for a server URL, else the embedded store in ``data_dir``; telemetry off."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -382,11 +372,15 @@ def drop_index(settings: Settings) -> None:
         from urllib.parse import urlparse
 
         url = urlparse(settings.chroma_url)
-        client = chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings)
-    elif settings.chroma_dir.is_dir():
-        client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
-    else:
-        client = None
+        return chromadb.HttpClient(
+            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+        )
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def drop_index(settings: Settings) -> None:
+    """Delete the collection and the lexical index of these settings (to rebuild with another embedder)."""
+    client = chroma_client(settings) if settings.chroma_url or settings.chroma_dir.is_dir() else None
     if client is not None and settings.collection in [c.name for c in client.list_collections()]:
         client.delete_collection(settings.collection)
     shutil.rmtree(settings.lexical_dir, ignore_errors=True)
