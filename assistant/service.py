@@ -55,7 +55,9 @@ class Assistant:
             answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
         self.answerer = answerer or ExtractiveAnswerer()
         self.condenser = condenser or RuleCondenser(self.analyzer)
-        self.embedder.embed_query("预热")  # load the encoder now, not on the first user's question
+        # load the encoder and the segmenter's dictionary now, not on the first user's question
+        self.embedder.embed_query("预热")
+        self.analyzer.analyse("法治政府建设的主要任务是什么？")
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""
