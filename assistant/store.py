@@ -90,8 +90,6 @@ class ClauseStore:
     """Read and write access to the index of one data directory (or Chroma server) and collection."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.embedder = embedder
         if not settings.chroma_url:
@@ -110,7 +108,7 @@ class ClauseStore:
                 f"but {embedder.name!r} is configured; re-ingest with the new embedder (python -m ingest --rebuild …) "
                 f"or set embedder = {built_with!r}"
             )
-        self.vectors = ChromaVectorStore(chroma_collection=self.collection)
+        self._vectors = None
         self.lexical_dir = settings.lexical_dir
         self._bm25 = None
         self.catalog: dict[str, Clause] = {}
@@ -209,14 +207,14 @@ class ClauseStore:
             mask &= np.isin(self._year, list(filters.years))
         return mask
 
-    def lexical_search(self, tokens: list[str], k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
+    def lexical_search(self, tokens: list[str], k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         if self._bm25 is None or not self.order:
             return []
         vocab = self._bm25.vocab_dict
         known = [t for t in tokens if t in vocab]
         if not known:
             return []
-        mask = self._mask(filters)
+        mask = self._mask(filters or Filters())
         if mask is not None and not mask.any():
             return []
         k = min(k, len(self.order))
@@ -225,20 +223,25 @@ class ClauseStore:
         )
         return [(self.order[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """Nearest clauses by cosine similarity. Reads go to the collection directly: importing llama-index
+        costs seconds at start-up and adds nothing to a single nearest-neighbour query."""
         if not self.order:
             return []
-        kwargs: dict[str, Any] = {}
-        where = filters.where()
-        if where:
-            kwargs["where"] = where
-        result = self.vectors.query(
-            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=min(k, len(self.order))), **kwargs
+        where = (filters or Filters()).where()
+        result = self.collection.query(
+            query_embeddings=[vector.tolist()], n_results=min(k, len(self.order)), where=where, include=["distances"]
         )
-        # llama-index reports exp(-distance); turn it back into cosine similarity (distance = 1 - cos)
-        return [(i, 1.0 + float(np.log(max(s, 1e-12)))) for i, s in zip(result.ids, result.similarities, strict=True)]
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    @property
+    def vectors(self) -> Any:
+        """The llama-index vector store writes go through (TextNode → Chroma record, delete by document)."""
+        if self._vectors is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vectors = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vectors
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token in the lexical index (0 when unknown)."""
