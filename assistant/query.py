@@ -4,13 +4,14 @@ or regions it names, its key terms, and the places and years it mentions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import jieba
 
+from .places import Gazetteer
 from .text import STOPWORDS, has_cjk, normalise, tokenize
 from .types import DocumentMeta
 
@@ -127,25 +128,6 @@ class Thesaurus:
 
 
 @dataclass(frozen=True)
-class Gazetteer:
-    """Place names, to notice a question about a place that no document covers."""
-
-    names: tuple[str, ...]
-
-    @classmethod
-    def load(cls) -> Gazetteer:
-        names = [w for line in _resource("places.txt").splitlines() if not line.startswith("#") for w in line.split()]
-        return cls(tuple(sorted(set(names), key=len, reverse=True)))
-
-    def find(self, norm: str) -> list[str]:
-        found = []
-        for name in self.names:
-            if name in norm and not any(name in f for f in found):
-                found.append(name)
-        return found
-
-
-@dataclass(frozen=True)
 class Target:
     """A document or a region named in a question, and the sources it covers."""
 
@@ -209,14 +191,16 @@ class QueryAnalyzer:
     def __init__(
         self,
         metas: list[DocumentMeta],
-        corpus_text: str,
+        corpus_text: str = "",
         thesaurus: Thesaurus | None = None,
         known: Callable[[str], bool] | None = None,
+        known_places: Iterable[str] | None = None,
     ) -> None:
+        """``known_places`` are the gazetteer names the documents mention (the store keeps them per document);
+        without them they are looked up in ``corpus_text``."""
         self.known = known
         self.thesaurus = thesaurus or Thesaurus.load()
         self.gazetteer = Gazetteer.load()
-        self.corpus_text = normalise(corpus_text)
         groups: dict[str, set[str]] = {}
         for meta in metas:
             for alias in region_aliases(meta):
@@ -227,7 +211,7 @@ class QueryAnalyzer:
         for meta in metas:
             for alias in document_aliases(meta):
                 self.document_names[alias] = (*self.document_names.get(alias, ()), meta.source)
-        self.known_places = {p for p in self.gazetteer.names if p in self.corpus_text}
+        self.known_places = set(known_places) if known_places is not None else set(self.gazetteer.mentioned(corpus_text))
 
     def analyse(self, question: str) -> Query:
         norm = normalise(question).strip()

@@ -46,8 +46,8 @@ class Assistant:
         self.retriever = Retriever(self.store, self.embedder, reranker)
         self.analyzer = QueryAnalyzer(
             self.store.metas(),
-            "\n".join(self.store.document_text(m.source) for m in self.store.metas()),
             known=lambda word: self.store.idf(word) > 0,
+            known_places=self.store.places(),
         )
         if answerer is None and settings.llm_base_url:
             from .llm import make_llm_components

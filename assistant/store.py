@@ -7,9 +7,11 @@ rebuilt from Chroma whenever they do not match it, so a shared Chroma server sta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Iterator, MutableMapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +19,20 @@ from typing import Any
 import numpy as np
 
 from .embedders import Embedder
+from .places import Gazetteer
 from .settings import Settings
-from .text import normalise, tokenize
+from .text import normalise, tokenize, tokenizer_version
 from .types import Clause, Document, DocumentMeta
 
 log = logging.getLogger(__name__)
 _STATE = "state.json"
 _CATALOG = "catalog.jsonl"
 _DOCS = "documents.json"
+_TOKENS = "tokens.jsonl"
+_OFFSETS = "catalog.npz"
+_TEXTS = "texts.txt"
+_FORMAT = 2
+"""Layout of the lexical directory; a directory of another layout is rebuilt from Chroma."""
 
 
 class IndexError_(RuntimeError):
@@ -86,6 +94,52 @@ def _clause_from(record: dict[str, Any]) -> Clause:
     return Clause(**data)
 
 
+class Catalog(MutableMapping[str, Clause]):
+    """Clause records by id. Loaded from ``catalog.jsonl`` with only the ids and line offsets read at start-up;
+    a record is parsed when first used, so start-up does not grow with the number of clauses parsed."""
+
+    def __init__(self, clauses: dict[str, Clause] | None = None, path: Path | None = None,
+                 ids: list[str] | None = None, offsets: np.ndarray | None = None) -> None:
+        self._parsed: dict[str, Clause] = dict(clauses or {})
+        self._at: dict[str, int] = dict(zip(ids or [], range(len(ids or [])), strict=True))
+        self._offsets = offsets
+        self._map = None
+        if path is not None and ids:
+            import mmap
+
+            with path.open("rb") as fh:
+                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        for cid in self._parsed:
+            self._at.setdefault(cid, -1)
+
+    def __getitem__(self, cid: str) -> Clause:
+        clause = self._parsed.get(cid)
+        if clause is None:
+            at = self._at[cid]
+            if at < 0 or self._map is None or self._offsets is None:
+                raise KeyError(cid)
+            line = self._map[int(self._offsets[at]) : int(self._offsets[at + 1])]
+            clause = self._parsed[cid] = _clause_from(json.loads(line))
+        return clause
+
+    def __setitem__(self, cid: str, clause: Clause) -> None:
+        self._parsed[cid] = clause
+        self._at.setdefault(cid, -1)
+
+    def __delitem__(self, cid: str) -> None:
+        del self._at[cid]
+        self._parsed.pop(cid, None)
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 class ClauseStore:
     """Read and write access to the index of one data directory (or Chroma server) and collection."""
 
@@ -111,7 +165,7 @@ class ClauseStore:
         self._vectors = None
         self.lexical_dir = settings.lexical_dir
         self._bm25 = None
-        self.catalog: dict[str, Clause] = {}
+        self.catalog: Catalog = Catalog()
         self.order: list[str] = []
         self.documents: dict[str, dict[str, Any]] = {}
         self._meta: dict[str, DocumentMeta] = {}
@@ -128,7 +182,8 @@ class ClauseStore:
             state.get("count") != count
             or state.get("embedder") != self.embedder.name
             or state.get("revision", "") != revision
-            or not (self.lexical_dir / _CATALOG).is_file()
+            or state.get("format") != _FORMAT
+            or not all((self.lexical_dir / name).is_file() for name in (_CATALOG, _OFFSETS, _DOCS, _TEXTS))
         ):
             if count:
                 log.info("lexical index out of date with the vector store; rebuilding it from %d records", count)
@@ -136,20 +191,19 @@ class ClauseStore:
             return
         self.documents = json.loads((self.lexical_dir / _DOCS).read_text(encoding="utf-8"))
         self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
-        with (self.lexical_dir / _CATALOG).open(encoding="utf-8") as fh:
-            for line in fh:
-                clause = _clause_from(json.loads(line))
-                self.catalog[clause.id] = clause
-                self.order.append(clause.id)
+        with np.load(self.lexical_dir / _OFFSETS) as arrays:
+            self.order = arrays["ids"].tolist()
+            self.catalog = Catalog(path=self.lexical_dir / _CATALOG, ids=self.order, offsets=arrays["offsets"])
+            src, frame = arrays["src"], arrays["frame"]
         if (self.lexical_dir / "bm25").is_dir():
             import bm25s
 
             self._bm25 = bm25s.BM25.load(str(self.lexical_dir / "bm25"), mmap=False)
-        self._build_arrays()
+        self._build_arrays(src, frame)
 
     def _rebuild_from_chroma(self) -> None:
         got = self.collection.get(include=["metadatas"])
-        self.catalog, self.order, self.documents, self._meta = {}, [], {}, {}
+        self.catalog, self.order, self.documents, self._meta = Catalog(), [], {}, {}
         for cid, md in zip(got["ids"], got["metadatas"], strict=True):
             clause = _clause_from(json.loads(md["clause_json"]))
             self.catalog[cid] = clause
@@ -159,16 +213,18 @@ class ClauseStore:
         self.order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
         self._write_lexical()
 
-    def _build_arrays(self) -> None:
+    def _build_arrays(self, src: np.ndarray, frame: np.ndarray) -> None:
+        """Per-clause filter columns (document, region, year) and the frame records of each document, from the
+        document index of each clause and the positions of frame records."""
         sources = sorted(self.documents)
         self._source_index = {s: i for i, s in enumerate(sources)}
-        self._src = np.array([self._source_index.get(self.catalog[i].source, -1) for i in self.order], dtype=np.int32)
-        self._region = np.array([normalise(self._meta[self.catalog[i].source].region) for i in self.order], dtype=object)
-        self._year = np.array([self._meta[self.catalog[i].source].year for i in self.order], dtype=np.int32)
+        regions = np.array([normalise(self._meta[s].region) for s in sources] + [""], dtype=object)
+        years = np.array([self._meta[s].year for s in sources] + [0], dtype=np.int32)
+        self._src = src.astype(np.int32)
+        self._region, self._year = regions[self._src], years[self._src]
         self._frame: dict[str, list[str]] = {}
-        for i in self.order:
-            if self.catalog[i].kind != "clause":
-                self._frame.setdefault(self.catalog[i].source, []).append(i)
+        for at in np.flatnonzero(frame):
+            self._frame.setdefault(sources[self._src[at]], []).append(self.order[at])
 
     # ------------------------------------------------------------ reading
 
@@ -182,14 +238,33 @@ class ClauseStore:
         return [self._meta[s] for s in sorted(self._meta)]
 
     def clauses_of(self, source: str) -> list[Clause]:
-        return [self.catalog[i] for i in self.order if self.catalog[i].source == source]
+        if getattr(self, "_dirty", False) or source not in self._source_index:
+            return [self.catalog[i] for i in self.order if self.catalog[i].source == source]
+        return [self.catalog[self.order[at]] for at in np.flatnonzero(self._src == self._source_index[source])]
 
     def frame(self, source: str) -> list[Clause]:
         """The header, preamble and sign-off records of a document."""
         return [self.catalog[i] for i in self._frame.get(source, [])]
 
     def document_text(self, source: str) -> str:
-        return self.documents.get(source, {}).get("text", "")
+        record = self.documents.get(source, {})
+        if "text" in record:
+            return record["text"]
+        if "text_span" not in record:
+            return ""
+        start, end = record["text_span"]
+        with (self.lexical_dir / _TEXTS).open("rb") as fh:
+            fh.seek(start)
+            return fh.read(end - start).decode("utf-8")
+
+    def places(self) -> set[str]:
+        """The gazetteer places the documents mention (recorded at ingest; looked up for older records)."""
+        found: set[str] = set()
+        for record in self.documents.values():
+            if "places" not in record:
+                record["places"] = Gazetteer.load().mentioned(record.get("text", ""))
+            found.update(record["places"])
+        return found
 
     def fingerprint(self, source: str) -> str:
         return self.documents.get(source, {}).get("fingerprint", "")
@@ -275,7 +350,10 @@ class ClauseStore:
         self.delete(doc.meta.source)
         meta = doc.meta
         doc_json = json.dumps(
-            {"meta": meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses)},
+            {
+                "meta": meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses),
+                "places": Gazetteer.load().mentioned(doc.text),
+            },
             ensure_ascii=False,
         )
         clauses = list({c.id: c for c in doc.clauses}.values())
@@ -333,21 +411,65 @@ class ClauseStore:
             self._write_lexical()
             self._dirty = False
 
+    def _lexical_tokens(self, out: Path) -> list[list[str]]:
+        """BM25 tokens of every clause in ``order``, written to ``out``. Tokens cached by the previous write are
+        reused (keyed by a hash of the clause's lexical text and the tokenizer), so a commit segments only the
+        clauses that are new or changed, not the whole index."""
+        version = tokenizer_version()
+        cached: dict[str, list[str]] = {}
+        old = self.lexical_dir / _TOKENS
+        if old.is_file():
+            with old.open(encoding="utf-8") as fh:
+                if json.loads(fh.readline() or "{}").get("tokenizer") == version:
+                    for line in fh:
+                        key, tokens = json.loads(line)
+                        cached[key] = tokens
+        corpus = []
+        with out.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"tokenizer": version}) + "\n")
+            for i in self.order:
+                text = lexical_text(self.catalog[i], self._meta[self.catalog[i].source])
+                key = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+                tokens = cached.get(key)
+                if tokens is None:
+                    tokens = tokenize(text, normalised=True)
+                fh.write(json.dumps([key, tokens], ensure_ascii=False) + "\n")
+                corpus.append(tokens)
+        return corpus
+
     def _write_lexical(self) -> None:
+        """Write the lexical directory anew (beside the old one, then swapped in): catalog lines and their offsets,
+        document records with their texts in one file, BM25 tokens and index, and the state that ties them
+        to the collection."""
         import bm25s
 
         tmp = self.lexical_dir.with_name(self.lexical_dir.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        # the first clause of a document carries the document record in Chroma; keep it when rebuilding
-        with (tmp / _CATALOG).open("w", encoding="utf-8") as fh:
+        sources = sorted(self.documents)
+        index = {s: i for i, s in enumerate(sources)}
+        offsets, src, frame = [0], [], []
+        with (tmp / _CATALOG).open("wb") as fh:
             for i in self.order:
-                fh.write(json.dumps(_clause_record(self.catalog[i]), ensure_ascii=False) + "\n")
-        (tmp / _DOCS).write_text(json.dumps(self.documents, ensure_ascii=False), encoding="utf-8")
+                clause = self.catalog[i]
+                offsets.append(offsets[-1] + fh.write((json.dumps(_clause_record(clause), ensure_ascii=False) + "\n").encode()))
+                src.append(index.get(clause.source, -1))
+                frame.append(clause.kind != "clause")
+        ids = np.array(self.order, dtype=str)
+        src_arr, frame_arr = np.array(src, dtype=np.int32), np.array(frame, dtype=bool)
+        np.savez(tmp / _OFFSETS, ids=ids, offsets=np.array(offsets, dtype=np.int64), src=src_arr, frame=frame_arr)
+        records, at = {}, 0
+        with (tmp / _TEXTS).open("wb") as fh:
+            for source in sources:
+                data = self.document_text(source).encode("utf-8")
+                fh.write(data)
+                records[source] = {k: v for k, v in self.documents[source].items() if k not in {"text", "text_span"}}
+                records[source]["text_span"] = [at, at + len(data)]
+                at += len(data)
+        (tmp / _DOCS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         self._bm25 = None
         if self.order:
-            corpus = [tokenize(lexical_text(self.catalog[i], self._meta[self.catalog[i].source]), normalised=True) for i in self.order]
-            corpus = [tokens or ["∅"] for tokens in corpus]
+            corpus = [tokens or ["∅"] for tokens in self._lexical_tokens(tmp / _TOKENS)]
             model = bm25s.BM25()
             model.index(corpus, show_progress=False)
             model.save(str(tmp / "bm25"), show_progress=False)
@@ -356,13 +478,16 @@ class ClauseStore:
             "count": self.collection.count(),
             "embedder": self.embedder.name,
             "revision": (self.collection.metadata or {}).get("revision", ""),
+            "format": _FORMAT,
         }
         (tmp / _STATE).write_text(json.dumps(state))
         shutil.rmtree(self.lexical_dir, ignore_errors=True)
         tmp.rename(self.lexical_dir)
+        self.documents = records
+        self.catalog = Catalog({i: self.catalog[i] for i in self.order})
         if hasattr(self, "_df_cache"):
             del self._df_cache
-        self._build_arrays()
+        self._build_arrays(src_arr, frame_arr)
 
 
 def chroma_client(settings: Settings) -> Any:

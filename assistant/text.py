@@ -39,18 +39,12 @@ def to_traditional(text: str) -> str:
     return _s2t().convert(text)
 
 
+_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {ord(ch): " " for ch in "\u3000\u00a0\u2002\u2003\u2009"}
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII forms and ideographic spaces to half-width; CJK punctuation kept."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        elif ch in "\u3000\u00a0\u2002\u2003\u2009":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_WIDTH)
 
 
 def normalise(text: str) -> str:
@@ -91,6 +85,17 @@ def tokenize(text: str, *, normalised: bool = False) -> list[str]:
             continue
         tokens.append(tok)
     return tokens
+
+
+@lru_cache(maxsize=1)
+def tokenizer_version() -> str:
+    """Changes whenever ``tokenize`` may segment a text differently (jieba version or dictionary, stop words)."""
+    import hashlib
+
+    jieba.dt.check_initialized()
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(f"{jieba.__version__}|{sorted(STOPWORDS)}|{len(jieba.dt.FREQ)}|{jieba.dt.total}".encode())
+    return digest.hexdigest()
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

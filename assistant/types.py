@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 HEADER_LABEL = "文件头"
@@ -68,7 +69,7 @@ class Clause:
     def label(self) -> str:
         return "".join(self.label_path)
 
-    @property
+    @cached_property
     def id(self) -> str:
         key = "\x1f".join([self.source, self.label, str(self.part), self.text])
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]

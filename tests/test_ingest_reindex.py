@@ -131,6 +131,31 @@ def test_changed_file_replaces_its_clauses(
     assert dense and dense[0][0] == new.id
 
 
+def test_incremental_commit_gives_the_lexical_index_of_a_fresh_build(
+    index_copy: Settings, docs_dir: Path, embedder: Usem3Embedder
+) -> None:
+    """Commits reuse cached tokens of unchanged clauses; the result must equal segmenting everything anew,
+    including a header whose text is unchanged but whose metadata (and so lexical text) a sidecar changed."""
+    path = docs_dir / S001
+    path.write_text(path.read_text(encoding="utf-8").replace("抓好典型示范", "设立沙漠驼铃奖励基金"), encoding="utf-8")
+    (docs_dir / f"{S002}.meta.json").write_text(json.dumps({"issuer": "骆驼刺管理委员会"}), encoding="utf-8")
+    ingest([docs_dir], index_copy, embedder=embedder)
+    store = ClauseStore(index_copy, embedder)
+    cached = (index_copy.lexical_dir / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(cached) == len(store) + 1  # a header line with the tokenizer version, then one line per clause
+
+    fresh_dir = index_copy.data_dir.parent / "fresh"
+    shutil.copytree(index_copy.data_dir, fresh_dir)
+    shutil.rmtree(fresh_dir / index_copy.lexical_dir.relative_to(index_copy.data_dir))
+    fresh = ClauseStore(index_copy.replace(data_dir=fresh_dir), embedder)  # no lexical files: rebuilt from Chroma
+    assert fresh.order == store.order
+    for query in ["沙漠驼铃奖励基金", "骆驼刺管理委员会", "抓好典型示范", "行政执法 公示", "法治政府 督察"]:
+        tokens = tokenize(query)
+        assert store.lexical_search(tokens, k=20) == fresh.lexical_search(tokens, k=20)
+    assert store.lexical_search(tokenize("骆驼刺管理委员会"), k=3)[0][0] in {c.id for c in store.frame(S002)}
+    assert all("抓好典型示范" not in store.catalog[i].text for i, _ in store.lexical_search(tokenize("抓好典型示范"), k=len(store)))
+
+
 def test_prune_removes_documents_no_longer_present(
     index_copy: Settings, docs_dir: Path, embedder: Usem3Embedder
 ) -> None:
@@ -205,3 +230,24 @@ def test_cli_prune_and_remove(
     assert store.collection.count() == len(store)
     assert_not_retrievable(store, embedder, S002, ["內蒙古自治區 法治政府建設 實施方案 蘇木鄉鎮"])
     assert_not_retrievable(store, embedder, S000, ["甘肅省 法治政務環境 責任單位 省政府法制辦牽頭"])
+
+
+def test_lexical_directory_of_another_layout_is_rebuilt(index_copy: Settings, embedder: Usem3Embedder) -> None:
+    """A lexical directory written by an older version (another ``format``) is rebuilt from Chroma on load,
+    and a store read lazily from disk gives the same clauses and texts as the one that wrote it."""
+    writer = ClauseStore(index_copy, embedder)
+    state_file = index_copy.lexical_dir / "state.json"
+    state = json.loads(state_file.read_text())
+    state["format"] = state["format"] - 1
+    state_file.write_text(json.dumps(state))
+    (index_copy.lexical_dir / "catalog.npz").unlink()
+
+    reader = ClauseStore(index_copy, embedder)
+    assert json.loads(state_file.read_text())["format"] == state["format"] + 1
+    reread = ClauseStore(index_copy, embedder)  # now from the rewritten files, parsed on demand
+    for store in (reader, reread):
+        assert store.order == writer.order
+        assert [store.catalog[i] for i in store.order] == [writer.catalog[i] for i in writer.order]
+        assert all(store.document_text(s) == writer.document_text(s) and store.document_text(s) for s in SAMPLES)
+        assert [c.id for c in store.frame(S002)] == [c.id for c in writer.frame(S002)] != []
+        assert [c.id for c in store.clauses_of(S003)] == [c.id for c in writer.clauses_of(S003)] != []
