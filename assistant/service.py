@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from .answer import Answerer, ExtractiveAnswerer, assess, cannot_answer
@@ -35,7 +36,11 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.embedder = embedder or (store.embedder if store is not None else make_embedder(settings))
-        self.store = store if store is not None else ClauseStore(settings, self.embedder)
+        # load the encoder's weights (mostly I/O and decompression, outside the GIL) while the index loads
+        with ThreadPoolExecutor(1, thread_name_prefix="warm-up") as pool:
+            warm = pool.submit(self.embedder.embed_query, "预热")
+            self.store = store if store is not None else ClauseStore(settings, self.embedder)
+            warm.result()
         if not len(self.store):
             where = settings.chroma_url or settings.data_dir
             raise IndexError_(f"the index in {where} is empty: ingest documents first, e.g. python -m ingest corpus --data-dir {where}")
@@ -55,8 +60,7 @@ class Assistant:
             answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
         self.answerer = answerer or ExtractiveAnswerer()
         self.condenser = condenser or RuleCondenser(self.analyzer)
-        # load the encoder and the segmenter's dictionary now, not on the first user's question
-        self.embedder.embed_query("预热")
+        # load the segmenter's dictionary now, not on the first user's question
         self.analyzer.analyse("法治政府建设的主要任务是什么？")
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
