@@ -103,12 +103,7 @@ class Catalog(MutableMapping[str, Clause]):
         self._parsed: dict[str, Clause] = dict(clauses or {})
         self._at: dict[str, int] = dict(zip(ids or [], range(len(ids or [])), strict=True))
         self._offsets = offsets
-        self._map = None
-        if path is not None and ids:
-            import mmap
-
-            with path.open("rb") as fh:
-                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._map = _map(path) if path is not None and ids else None
         for cid in self._parsed:
             self._at.setdefault(cid, -1)
 
@@ -171,6 +166,9 @@ class ClauseStore:
         self.order: list[str] = []
         self.documents: dict[str, dict[str, Any]] = {}
         self._meta: dict[str, DocumentMeta] = {}
+        # the files are mapped, not reopened by name: a store keeps reading the files it loaded even after
+        # another store (an upload in the UI) has swapped a new lexical directory in
+        self._texts: Any = None
         self._load()
 
     # ------------------------------------------------------------ loading
@@ -193,6 +191,7 @@ class ClauseStore:
             return
         self.documents = json.loads((self.lexical_dir / _DOCS).read_text(encoding="utf-8"))
         self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
+        self._texts = _map(self.lexical_dir / _TEXTS)
         with np.load(self.lexical_dir / _OFFSETS) as arrays:
             self.order = arrays["ids"].tolist()
             self.catalog = Catalog(path=self.lexical_dir / _CATALOG, ids=self.order, offsets=arrays["offsets"])
@@ -255,9 +254,7 @@ class ClauseStore:
         if "text_span" not in record:
             return ""
         start, end = record["text_span"]
-        with (self.lexical_dir / _TEXTS).open("rb") as fh:
-            fh.seek(start)
-            return fh.read(end - start).decode("utf-8")
+        return bytes(self._texts[start:end]).decode("utf-8") if self._texts is not None else ""
 
     def places(self) -> set[str]:
         """The gazetteer places the documents mention (recorded at ingest; looked up for older records)."""
@@ -486,10 +483,19 @@ class ClauseStore:
         shutil.rmtree(self.lexical_dir, ignore_errors=True)
         tmp.rename(self.lexical_dir)
         self.documents = records
+        self._texts = _map(self.lexical_dir / _TEXTS)
         self.catalog = Catalog({i: self.catalog[i] for i in self.order})
         if hasattr(self, "_df_cache"):
             del self._df_cache
         self._build_arrays(src_arr, frame_arr)
+
+
+def _map(path: Path) -> Any:
+    """A read-only memory map of a file (None for an empty one, which cannot be mapped)."""
+    import mmap
+
+    with path.open("rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else None
 
 
 def chroma_client(settings: Settings) -> Any:

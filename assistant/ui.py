@@ -382,7 +382,9 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
 
         filters = [source_filter, region_filter, year_filter]
         reset = [chatbot, conv, question, cards, picker, viewer, rating, comment, feedback_status]
-        gr.on([send.click, question.submit], ask, [question, conv, *filters], reset, api_name="ask")
+        # several sessions answer at once: an extractive answer takes milliseconds, but a streamed LLM answer
+        # takes seconds and must not hold up everyone else's question (Gradio's default is one at a time)
+        gr.on([send.click, question.submit], ask, [question, conv, *filters], reset, api_name="ask", concurrency_limit=4)
         new.click(new_conversation, None, reset, api_name="new")
         chatbot.clear(new_conversation, None, reset, api_visibility="private")
         chatbot.select(select_turn, [conv], [conv, cards, picker, viewer, feedback_status], api_visibility="private")

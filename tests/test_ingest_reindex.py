@@ -251,3 +251,21 @@ def test_lexical_directory_of_another_layout_is_rebuilt(index_copy: Settings, em
         assert all(store.document_text(s) == writer.document_text(s) and store.document_text(s) for s in SAMPLES)
         assert [c.id for c in store.frame(S002)] == [c.id for c in writer.frame(S002)] != []
         assert [c.id for c in store.clauses_of(S003)] == [c.id for c in writer.clauses_of(S003)] != []
+
+
+def test_a_loaded_store_keeps_reading_its_files_after_another_store_commits(
+    index_copy: Settings, docs_dir: Path, embedder: Usem3Embedder
+) -> None:
+    """The UI swaps in a new assistant after an upload while sessions may still be answering with the old
+    one: the old store must keep serving the texts and clauses it loaded, not the new directory's bytes."""
+    old = ClauseStore(index_copy, embedder)
+    texts = {s: old.document_text(s) for s in SAMPLES}
+    path = docs_dir / S000
+    path.write_text("前言加长：" * 50 + path.read_text(encoding="utf-8"), encoding="utf-8")  # shifts every offset after it
+    ingest([docs_dir], index_copy, embedder=embedder)
+
+    new = ClauseStore(index_copy, embedder)
+    assert new.document_text(S000) != texts[S000]
+    assert {s: old.document_text(s) for s in SAMPLES} == texts
+    for cid in old.order[-5:]:  # records not parsed yet are read from the file the old store loaded
+        assert old.catalog[cid].text in texts[old.catalog[cid].source]

@@ -299,3 +299,36 @@ def test_document_text_that_looks_like_markup_is_shown_as_text(uploaded) -> None
     assert_shown_as_text(viewer, "&lt;script&gt;alert", "&lt;img src=x onerror=alert", "alert&amp;#40;2&amp;#41;")
     images = ask(client, "图片标记原样显示有什么要求？")["cards"]
     assert_shown_as_text(images, "&lt;img src=x onerror=alert")
+
+
+@pytest.mark.slow
+def test_a_slow_llm_answer_does_not_hold_up_other_sessions(sample_settings: Settings, embedder, tmp_path) -> None:
+    """Questions of different sessions are answered at the same time: while the LLM is still writing one
+    session's answer, another session's question already reaches it (Gradio runs one at a time by default)."""
+    from fake_openai import FakeOpenAI, Reply
+
+    arrived: list[float] = []
+    delay = 3.0
+
+    def reply(request: dict) -> Reply:
+        arrived.append(time.monotonic())
+        return Reply("文件中没有找到能回答这个问题的内容。", delay=delay)
+
+    with FakeOpenAI(reply) as server:
+        settings = sample_settings.replace(llm_base_url=server.url, llm_model="fake", llm_timeout=20)
+        with running(settings, Assistant(settings, embedder=embedder)) as url:
+            clients = [Client(url, verbose=False) for _ in range(2)]
+            answers: dict[int, list[str]] = {}
+
+            def converse(n: int) -> None:
+                answers[n] = texts(ask(clients[n], ["如何推进政务公开？", "行政复议有哪些要求？"][n])["chat"])
+
+            threads = [threading.Thread(target=converse, args=(n,)) for n in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+    assert sorted(answers) == [0, 1] and all(len(chat) == 2 for chat in answers.values())
+    assert len(arrived) == 2
+    # one at a time, the second request would only arrive after the first answer's delay
+    assert abs(arrived[1] - arrived[0]) < delay
