@@ -87,6 +87,11 @@ def _clause_record(clause: Clause) -> dict[str, Any]:
     return record
 
 
+def _unique(clauses: list[Clause]) -> list[Clause]:
+    """Clauses with distinct ids (a repeated identical clause is stored once), in document order."""
+    return list({c.id: c for c in clauses}.values())
+
+
 def _clause_from(record: dict[str, Any]) -> Clause:
     data = {k: v for k, v in record.items() if k != "id"}
     for key in ("label_path", "headings", "lead_units", "units", "deadlines", "flags"):
@@ -342,10 +347,21 @@ class ClauseStore:
 
     # ------------------------------------------------------------ writing
 
-    def upsert(self, doc: Document, fingerprint: str, batch: int = 64) -> int:
-        """Replace everything stored for ``doc.meta.source`` with ``doc``'s clauses. Returns the clause count."""
+    def encode(self, doc: Document) -> np.ndarray:
+        """Dense vectors of a document's clauses, in the order :meth:`upsert` stores them. Touches nothing in
+        the store, so the next document can be encoded while this one is written."""
+        return self.embedder.embed_documents([embed_text(c, doc.meta) for c in _unique(doc.clauses)])
+
+    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 64) -> int:
+        """Replace everything stored for ``doc.meta.source`` with ``doc``'s clauses (encoded now unless
+        ``vectors`` from :meth:`encode` are given). Returns the clause count."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
+        clauses = _unique(doc.clauses)
+        if vectors is None:
+            vectors = self.encode(doc)
+        if len(vectors) != len(clauses):
+            raise ValueError(f"{len(vectors)} vectors for {len(clauses)} clauses of {doc.meta.source}")
         self.delete(doc.meta.source)
         meta = doc.meta
         doc_json = json.dumps(
@@ -355,17 +371,14 @@ class ClauseStore:
             },
             ensure_ascii=False,
         )
-        clauses = list({c.id: c for c in doc.clauses}.values())
         for start in range(0, len(clauses), batch):
-            chunk = clauses[start : start + batch]
-            vectors = self.embedder.embed_documents([embed_text(c, meta) for c in chunk])
             nodes = []
-            for j, (clause, vector) in enumerate(zip(chunk, vectors, strict=True)):
+            for j, clause in enumerate(clauses[start : start + batch], start):
                 nodes.append(
                     TextNode(
                         id_=clause.id,
                         text=clause.text,
-                        embedding=vector.tolist(),
+                        embedding=vectors[j].tolist(),
                         metadata={
                             "source": clause.source,
                             "label": clause.label,
@@ -375,7 +388,7 @@ class ClauseStore:
                             "doc_type": meta.doc_type,
                             "clause_json": json.dumps(_clause_record(clause), ensure_ascii=False),
                             # the document record rides on its first clause only
-                            "doc_json": doc_json if start + j == 0 else "",
+                            "doc_json": doc_json if j == 0 else "",
                         },
                         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=clause.source)},
                     )
