@@ -96,7 +96,7 @@ def _gives_figure(query: Query, hits: list[Hit], best_coverage: float, weights: 
             if not query.quantity.search(sentence):
                 continue
             found = sum(weights.get(t.term, 0.0) for t in query.key_terms if any(a in sentence or a in context for a in t.alternatives))
-            if not weights or hit is hits[0] or found / total >= 0.25 * best_coverage:
+            if not weights or found / total >= 0.25 * best_coverage:
                 return True
     return False
 

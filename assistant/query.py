@@ -50,7 +50,7 @@ _FILLER_WORDS = frozenset(
 )
 # "how many / how much" asks and the units a figure answering them carries
 _QUANTITY_RE = re.compile(
-    r"(?<![这近前好后或])(多少|几)(?!乎|点)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|分值)|"
+    r"(多少|(?<![这近前好后或])几)(?!乎|点)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|分值)|"
     r"多久|多长时间|\bhow (many|much|long)\b|\bwhat (percentage|share|proportion|number)\b|\bminimum (share|number|weight)\b",
     re.I,
 )
@@ -77,6 +77,9 @@ def quantity_pattern(norm: str) -> re.Pattern[str] | None:
     if not asked and m.group(1):  # "多少钱", "金额是多少", "多少人": the word before or after names the unit
         around = norm[max(0, m.start() - 4) : m.end() + 2]
         asked = "元" if re.search(r"钱|金额|数额|费用|资金|经费", around) else "人" if re.search(r"人数|人员", around) else ""
+    period = re.match(r"(工作日|自然日|个?月|小时|学时|星期|周|年|天|日)", norm[m.end() :]) if asked in {"个", ""} else None
+    if period:  # "多少个工作日", "几个月": the time word after the classifier is the unit
+        return re.compile(_NUMBER + r"\s*个?" + period.group(1).removeprefix("个"))
     if m.group(3) in {"比例", "比重", "占比", "百分之", "分值"} or asked in {"%", "分"}:
         return _PERCENT
     if any(w in m.group(0).lower() for w in ("percentage", "share", "proportion", "weight")):

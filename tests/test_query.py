@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assistant.followup import RuleCondenser
-from assistant.query import QueryAnalyzer, Thesaurus
+from assistant.query import QueryAnalyzer, Thesaurus, quantity_pattern
 from assistant.retrieval import rrf
+from assistant.text import normalise
 from assistant.types import DocumentMeta
 
 METAS = [
@@ -110,3 +111,19 @@ def test_a_turn_the_assistant_could_not_answer_sets_no_topic(analyzer):
     ]
     standalone = RuleCondenser(analyzer).condense("这项工作由哪些部门负责？", history)
     assert "政务公开" in standalone and "火星" not in standalone
+
+
+@pytest.mark.parametrize(
+    ("question", "gives", "does_not_give"),
+    [
+        ("处罚决定作出后多少个工作日内要公示？", "决定作出之日起7个工作日内公示", "配备工作人员5个"),
+        ("整改要在几个月内完成？", "3个月内完成整改", "设立3个工作组"),
+        ("需要多少个部门参加？", "由5个部门组成", "30日内办结"),
+        ("每年培训多少学时？", "不少于40学时", "40人参加"),
+    ],
+)
+def test_a_figure_question_wants_a_figure_of_its_unit(question: str, gives: str, does_not_give: str) -> None:
+    pattern = quantity_pattern(normalise(question))
+    assert pattern is not None
+    assert pattern.search(normalise(gives))
+    assert not pattern.search(normalise(does_not_give))
