@@ -610,8 +610,9 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes = parse_sizes(args.sizes)
     if args.queries <= 0:
         raise SystemExit("--queries must be positive")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # on the handler: bm25s sets its own logger to DEBUG when imported
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     console = Console(stderr=True)
 
     def say(message: str) -> None:
