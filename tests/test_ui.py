@@ -4,62 +4,29 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AuthenticationError
+from ui_support import UNSAFE_DOC, UNSAFE_NAME, running
 
 from assistant import ui_render as render
 from assistant.answer import ExtractiveAnswerer
 from assistant.service import Assistant
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.types import Citation, DocumentMeta
-from assistant.ui import build_app, launch_options, parse_auth
+from assistant.ui import launch_options, parse_auth
 
 ZHANGYE = "004_86c396645597acb2.txt"
 NEIMENGGU = "002_35979e58988424ba.txt"
 ASK_ZHANGYE = "张掖市领导干部任职前法治能力考察测试制度由哪些单位负责？"
 
-# A document whose text looks like markup: it must be shown as text everywhere.
-UNSAFE_NAME = "安全显示测试.txt"
-UNSAFE_DOC = """青禾市人民政府关于做好文件安全显示工作的通知
-青政发〔2024〕1号
-各区县人民政府，市政府各部门：
-为做好政策文件在网页上的安全显示工作，现就有关事项通知如下。
-一、总体要求
-（一）脚本标记原样显示。文件正文中出现的<script>alert(1)</script>字样属于文字内容，网页必须原样显示，不得执行。（牵头单位：市网信办）
-（二）图片标记原样显示。文件正文中出现的<img src=x onerror=alert(1)>和<img src=y onerror=alert&#40;2&#41;>字样同样属于文字内容，必须原样显示。（牵头单位：市大数据局）
-二、工作措施
-（一）加强检查。各单位每季度检查一次网页显示情况，发现问题及时整改。
-青禾市人民政府
-2024年3月1日
-"""
 ASK_UNSAFE = "脚本标记原样显示有什么要求？"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running(settings: Settings, assistant: Assistant | None = None, **build) -> Iterator[str]:
-    """The app of ``settings`` served on a free local port for the duration of the block; yields its URL."""
-    app = build_app(settings, assistant, **build)
-    options = {**launch_options(settings), "server_name": "127.0.0.1", "server_port": free_port()}
-    app.launch(**options, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{options['server_port']}/"
-    finally:
-        app.close()
 
 
 def texts(chat: list[dict]) -> list[str]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ui_support import UNSAFE_DOC, UNSAFE_NAME, running
 
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.ui import build_app, launch_options
 from ingest.pipeline import ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,25 +24,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = bool(os.environ.get("POLICYQA_ARTIFACTS"))
 WAIT = 60_000  # ms; generous for slow CI machines
 
-UNSAFE_NAME = "显示测试.txt"
-UNSAFE_DOC = """青禾市人民政府关于做好文件安全显示工作的通知
-青政发〔2024〕2号
-各区县人民政府，市政府各部门：
-为做好政策文件在网页上的安全显示工作，现就有关事项通知如下。
-一、总体要求
-（一）脚本标记原样显示。文件正文中出现的<script>alert(1)</script>字样属于文字内容，网页必须原样显示，不得执行。
-（二）图片标记原样显示。文件正文中出现的<img src=x onerror=alert(1)>和<img src=y onerror=alert&#40;2&#41;>字样同样属于文字内容。
-青禾市人民政府
-2024年3月1日
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(sample_settings: Settings, embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app over a copy of the sample index plus a document whose text looks like markup."""
@@ -55,13 +35,8 @@ def app_url(sample_settings: Settings, embedder, tmp_path_factory: pytest.TempPa
     doc = tmp_path_factory.mktemp("ui-browser-doc") / UNSAFE_NAME
     doc.write_text(UNSAFE_DOC, encoding="utf-8")
     assert not ingest([doc], settings, embedder=embedder).failed
-    app = build_app(settings, Assistant(settings, embedder=embedder))
-    port = free_port()
-    app.launch(**{**launch_options(settings), "server_name": "127.0.0.1", "server_port": port}, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with running(settings, Assistant(settings, embedder=embedder)) as url:
+        yield url
 
 
 @pytest.fixture
