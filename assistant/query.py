@@ -201,13 +201,12 @@ class QueryAnalyzer:
     def __init__(
         self,
         metas: list[DocumentMeta],
-        corpus_text: str = "",
+        known_places: Iterable[str] = (),
         thesaurus: Thesaurus | None = None,
         known: Callable[[str], bool] | None = None,
-        known_places: Iterable[str] | None = None,
     ) -> None:
-        """``known_places`` are the gazetteer names the documents mention (the store keeps them per document);
-        without them they are looked up in ``corpus_text``."""
+        """``known_places`` are the gazetteer names the documents mention (the store records them per document
+        at ingest); a question naming any other gazetteer place is about a place no document covers."""
         self.known = known
         self.thesaurus = thesaurus or Thesaurus.load()
         self.gazetteer = Gazetteer.load()
@@ -221,7 +220,7 @@ class QueryAnalyzer:
         for meta in metas:
             for alias in document_aliases(meta):
                 self.document_names[alias] = (*self.document_names.get(alias, ()), meta.source)
-        self.known_places = set(known_places) if known_places is not None else set(self.gazetteer.mentioned(corpus_text))
+        self.known_places = set(known_places)
 
     def analyse(self, question: str) -> Query:
         norm = normalise(question).strip()

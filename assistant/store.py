@@ -216,8 +216,12 @@ class ClauseStore:
             if clause.source not in self.documents:
                 self.documents[clause.source] = json.loads(md["doc_json"])
         self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
-        self.order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
+        self.order = self._document_order()
         self._write_lexical()
+
+    def _document_order(self) -> list[str]:
+        """Clause ids by document, then position in the document."""
+        return sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
 
     def _build_arrays(self, src: np.ndarray, frame: np.ndarray) -> None:
         """Per-clause filter columns (document, region, year) and the frame records of each document, from the
@@ -262,13 +266,8 @@ class ClauseStore:
         return bytes(self._texts[start:end]).decode("utf-8") if self._texts is not None else ""
 
     def places(self) -> set[str]:
-        """The gazetteer places the documents mention (recorded at ingest; looked up for older records)."""
-        found: set[str] = set()
-        for record in self.documents.values():
-            if "places" not in record:
-                record["places"] = Gazetteer.load().mentioned(record.get("text", ""))
-            found.update(record["places"])
-        return found
+        """The gazetteer places the documents mention (recorded at ingest)."""
+        return {place for record in self.documents.values() for place in record.get("places", ())}
 
     def fingerprint(self, source: str) -> str:
         return self.documents.get(source, {}).get("fingerprint", "")
@@ -371,6 +370,7 @@ class ClauseStore:
             },
             ensure_ascii=False,
         )
+        region_key = normalise(meta.region)
         for start in range(0, len(clauses), batch):
             nodes = []
             for j, clause in enumerate(clauses[start : start + batch], start):
@@ -383,7 +383,7 @@ class ClauseStore:
                             "source": clause.source,
                             "label": clause.label,
                             "kind": clause.kind,
-                            "region_key": normalise(meta.region),
+                            "region_key": region_key,
                             "year": meta.year,
                             "doc_type": meta.doc_type,
                             "clause_json": json.dumps(_clause_record(clause), ensure_ascii=False),
@@ -419,7 +419,7 @@ class ClauseStore:
             import uuid
 
             self.collection.modify(metadata={**(self.collection.metadata or {}), "revision": uuid.uuid4().hex})
-            self.order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
+            self.order = self._document_order()
             self._write_lexical()
             self._dirty = False
 
@@ -473,10 +473,13 @@ class ClauseStore:
         records, at = {}, 0
         with (tmp / _TEXTS).open("wb") as fh:
             for source in sources:
-                data = self.document_text(source).encode("utf-8")
+                text = self.document_text(source)
+                data = text.encode("utf-8")
                 fh.write(data)
                 records[source] = {k: v for k, v in self.documents[source].items() if k not in {"text", "text_span"}}
                 records[source]["text_span"] = [at, at + len(data)]
+                if "places" not in records[source]:  # a document ingested before places were recorded
+                    records[source]["places"] = Gazetteer.load().mentioned(text)
                 at += len(data)
         (tmp / _DOCS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         self._bm25 = None

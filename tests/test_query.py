@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.followup import RuleCondenser
+from assistant.places import Gazetteer
 from assistant.query import QueryAnalyzer, Thesaurus, quantity_pattern
 from assistant.retrieval import rrf
 from assistant.text import normalise
@@ -20,7 +21,7 @@ CORPUS = "张掖市 敦煌市 酒泉市 内蒙古自治区 行政复议 行政�
 
 @pytest.fixture(scope="module")
 def analyzer() -> QueryAnalyzer:
-    return QueryAnalyzer(METAS, CORPUS)
+    return QueryAnalyzer(METAS, known_places=Gazetteer.load().mentioned(CORPUS))
 
 
 def test_intents(analyzer):
