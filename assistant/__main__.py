@@ -51,13 +51,14 @@ def _print_answer(answer, console) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     args = _parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING
     handler = logging.StreamHandler()
     handler.setLevel(level)  # on the handler: bm25s sets its own logger to DEBUG when imported
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
-    console, errors = Console(), Console(stderr=True)
+    console, errors = Console(), Console(stderr=True, soft_wrap=True)
     try:
         settings = load_settings(
             args.config, data_dir=args.data_dir, embedder=args.embedder, reranker=args.reranker,
@@ -82,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return _chat(assistant, filters, console)
     except (SettingsError, IndexError_, ValueError, RuntimeError) as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    except OSError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))} (check --data-dir)")
         return 2
 
 
@@ -101,7 +105,11 @@ def _chat(assistant, filters: Filters, console) -> int:
             history = []
             console.print("[dim]已开始新对话。[/dim]")
             continue
-        answer = assistant.ask(question, history, filters)
+        try:
+            answer = assistant.ask(question, history, filters)
+        except ValueError as exc:  # too long: say so and keep the conversation
+            console.print(f"[red]error:[/red] {exc}")
+            continue
         if answer.standalone_question != question:
             console.print(f"[dim]（理解为：{answer.standalone_question}）[/dim]")
         _print_answer(answer, console)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,8 @@ from .types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
 RETRIEVED_SHOWN = 10
+HISTORY_TURNS = 20
+"""Earlier turns kept from a conversation (each cut to ``max_question_chars``): bounds the work per question."""
 
 
 class Assistant:
@@ -41,19 +44,13 @@ class Assistant:
             warm = pool.submit(self.embedder.embed_query, "预热")
             self.store = store if store is not None else ClauseStore(settings, self.embedder)
             warm.result()
-        if not len(self.store):
-            where = settings.chroma_url or settings.data_dir
-            raise IndexError_(f"the index in {where} is empty: ingest documents first, e.g. python -m ingest corpus --data-dir {where}")
+        _require_documents(self.store, settings)
         if reranker is None and settings.reranker:
             from .rerank import make_reranker
 
             reranker = make_reranker(settings)
-        self.retriever = Retriever(self.store, self.embedder, reranker)
-        self.analyzer = QueryAnalyzer(
-            self.store.metas(),
-            known=lambda word: self.store.idf(word) > 0,
-            known_places=self.store.places(),
-        )
+        self._refresh_lock = threading.Lock()
+        self.retriever, self.analyzer = self._readers(self.store, reranker)
         if answerer is None and settings.llm_base_url:
             from .llm import make_llm_components
 
@@ -62,6 +59,28 @@ class Assistant:
         self.condenser = condenser or RuleCondenser(self.analyzer)
         # load the segmenter's dictionary now, not on the first user's question
         self.analyzer.analyse("法治政府建设的主要任务是什么？")
+
+    def _readers(self, store: ClauseStore, reranker: Reranker | None) -> tuple[Retriever, QueryAnalyzer]:
+        analyzer = QueryAnalyzer(store.metas(), known=lambda word: store.idf(word) > 0, known_places=store.places())
+        return Retriever(store, self.embedder, reranker), analyzer
+
+    def _current(self) -> tuple[ClauseStore, Retriever, QueryAnalyzer]:
+        """The store and its readers, reopened first when the index has changed since they were loaded (a CLI
+        ingest or remove, another process, another machine on the same Chroma server): one revision read per
+        question. Questions already being answered finish on the store they started with."""
+        store = self.store
+        if store.changed():
+            with self._refresh_lock:
+                if self.store is store:
+                    log.info("the index changed; reloading it")
+                    fresh = ClauseStore(self.settings, self.embedder, fresh=True)
+                    retriever, analyzer = self._readers(fresh, self.retriever.reranker)
+                    self.store, self.retriever, self.analyzer = fresh, retriever, analyzer
+                    for condenser in (self.condenser, getattr(self.condenser, "fallback", None)):
+                        if isinstance(condenser, RuleCondenser):
+                            condenser.analyzer = analyzer
+        _require_documents(self.store, self.settings)
+        return self.store, self.retriever, self.analyzer
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""
@@ -80,13 +99,20 @@ class Assistant:
         started = time.perf_counter()
         question = question.strip()
         if not question:
-            raise ValueError("the question is empty")
+            raise QuestionError("the question is empty")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"the question has {len(question)} characters; at most {limit} are accepted (max_question_chars)")
+        history = [
+            {**turn, "content": turn.get("content", "")[-limit:]} for turn in history[-HISTORY_TURNS:]
+        ]
         filters = filters or Filters()
+        store, retriever, analyzer = self._current()
         standalone = self.condenser.condense(question, history) if history else question
-        query = self.analyzer.analyse(standalone)
-        hits = self._retrieve(query, filters)
-        documents = {s: self.store.document_text(s) for s in {h.clause.source for h in hits}}
-        weights = term_weights(self.store, query.key_terms)
+        query = analyzer.analyse(standalone)
+        hits = self._retrieve(store, retriever, query, filters)
+        documents = {s: store.document_text(s) for s in {h.clause.source for h in hits}}
+        weights = term_weights(store, query.key_terms)
         evidence = assess(query, hits, self.settings.abstain_threshold, documents, weights)
         retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
 
@@ -106,22 +132,33 @@ class Assistant:
         for partial in streamer(asked, hits, weights):
             yield finish(partial)
 
-    def _retrieve(self, query: Query, filters: Filters) -> list[Hit]:
+    def _retrieve(self, store: ClauseStore, retriever: Retriever, query: Query, filters: Filters) -> list[Hit]:
         """Hits for a query; a question naming documents or regions searches within each of them."""
         k, candidates = max(self.settings.top_k, RETRIEVED_SHOWN), self.settings.candidates
         if len(query.targets) >= 2:
-            hits = self.retriever.search_each(query, filters, k, candidates)
+            hits = retriever.search_each(query, filters, k, candidates)
         elif len(query.targets) == 1 and not filters.sources:
-            hits = self.retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
+            hits = retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
         else:
-            hits = self.retriever.search(query, filters, k, candidates)
+            hits = retriever.search(query, filters, k, candidates)
         if query.intent == "metadata" and hits:  # a question about the document itself: bring its header and sign-off
             source = hits[0].clause.source
             have = {h.clause.id for h in hits}
-            meta = self.store.meta(source)
-            hits += [Hit(clause=c, meta=meta, score=0.0) for c in self.store.frame(source) if c.id not in have]
+            meta = store.meta(source)
+            hits += [Hit(clause=c, meta=meta, score=0.0) for c in store.frame(source) if c.id not in have]
         return hits
 
     def documents(self) -> list[dict]:
         """The ingested documents with their metadata and clause counts."""
-        return [{**m.to_dict(), "clauses": self.store.documents[m.source].get("clauses", 0)} for m in self.store.metas()]
+        store = self._current()[0]
+        return [{**m.to_dict(), "clauses": store.documents[m.source].get("clauses", 0)} for m in store.metas()]
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty or too long); the message says why."""
+
+
+def _require_documents(store: ClauseStore, settings: Settings) -> None:
+    if not len(store):
+        where = settings.chroma_url or settings.data_dir
+        raise IndexError_(f"the index in {where} is empty: ingest documents first, e.g. python -m ingest corpus --data-dir {where}")

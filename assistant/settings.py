@@ -47,7 +47,15 @@ class Settings:
     max_document_mb: float = 5.0
     """Larger files are refused with a clear error (a policy document is rarely over 1 MB; split bigger ones)."""
     max_clause_chars: int = 360
-    """Clauses longer than this are split at sentence boundaries (label kept)."""
+    """Clauses longer than this are split at sentence boundaries, or at ``，``/``；``/spaces in a run with no
+    sentence end (label kept)."""
+    max_question_chars: int = 2000
+    """Longer questions (UI, HTTP, CLI, Python API) are refused with a clear error."""
+    max_upload_mb: float = 20.0
+    """Larger uploads in the UI are refused and deleted."""
+    login_attempts: int = 5
+    """Failed UI logins allowed per user name within ``login_window`` seconds; then that name is refused."""
+    login_window: float = 300.0
     abstain_threshold: float = 0.38
     """Minimum evidence score below which the assistant says the documents do not answer."""
 
@@ -58,6 +66,9 @@ class Settings:
     """Name of the environment variable holding the API key."""
     llm_timeout: float = 30.0
     """Seconds to wait for the response, or for each streamed chunk, before falling back to the extractive answer."""
+    llm_deadline: float = 60.0
+    """Total seconds for one LLM answer (connecting and the whole stream); past it the extractive answer is shown
+    with a notice."""
     llm_temperature: float = 0.1
 
     host: str = "127.0.0.1"
@@ -114,6 +125,10 @@ def _coerce(settings: Settings) -> Settings:
         raise SettingsError("candidates and top_k must be positive")
     if values["max_clause_chars"] < 80:
         raise SettingsError("max_clause_chars must be at least 80")
+    for name in ("max_document_mb", "max_question_chars", "max_upload_mb", "llm_timeout", "llm_deadline",
+                 "login_attempts", "login_window"):
+        if values[name] <= 0:
+            raise SettingsError(f"{name} must be positive")
     return Settings(**values)
 
 

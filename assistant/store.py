@@ -1,46 +1,50 @@
-"""The clause index: dense vectors in Chroma (through llama-index), a persisted BM25 index and a clause catalog.
+"""The clause index of one data directory (or Chroma server) and collection: a thin facade over
+:mod:`assistant.index` (Chroma vectors, the lexical directory, the write lock).
 
-Chroma is the source of truth. The lexical index and the catalog (clause records with their document's
-metadata, used to hydrate hits without a database round trip) are files in ``data_dir/lexical``; they are
-rebuilt from Chroma whenever they do not match it, so a shared Chroma server stays consistent.
+Chroma is the source of truth. The lexical directory (BM25, the clause catalog, the document records) mirrors
+one Chroma revision and is rebuilt from Chroma whenever it does not match it or cannot be read. Writers take
+the data directory's lock first; every write marks a new revision in the collection before touching it, so a
+writer killed at any point leaves a revision no lexical generation matches, and the next reader rebuilds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import os
 import shutil
-from collections.abc import Iterator, MutableMapping
-from dataclasses import asdict, dataclass
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .embedders import Embedder
+from .index import lexical
+from .index.catalog import REPAIR_HINT, Catalog, clause_from, clause_record
+from .index.chroma import (
+    bump_revision,
+    chroma_client,
+    iter_metadatas,
+    open_collection,
+    read_only_copy,
+    revision,
+)
+from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyError, IndexError_
+from .index.lexical import LexicalDamaged, Snapshot, lexical_text
+from .index.lock import WriteLock
 from .places import Gazetteer
 from .settings import Settings
-from .text import normalise, tokenize, tokenizer_version
+from .text import normalise
 from .types import Clause, Document, DocumentMeta
 
+__all__ = [
+    "ClauseStore", "DamagedIndexError", "EmbedderMismatchError", "Filters", "IndexBusyError", "IndexError_",
+    "drop_index", "embed_text", "index_exists", "lexical_text",
+]
 log = logging.getLogger(__name__)
-_STATE = "state.json"
-_CATALOG = "catalog.jsonl"
-_DOCS = "documents.json"
-_TOKENS = "tokens.jsonl"
-_OFFSETS = "catalog.npz"
-_TEXTS = "texts.txt"
-_FORMAT = 2
-"""Layout of the lexical directory; a directory of another layout is rebuilt from Chroma."""
-
-
-class IndexError_(RuntimeError):
-    """The index is missing or was built differently; the message says what to do."""
-
-
-class EmbedderMismatchError(IndexError_):
-    pass
+_DELETE_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -73,155 +77,144 @@ def embed_text(clause: Clause, meta: DocumentMeta) -> str:
     return normalise(f"{context}\n{clause.text}")
 
 
-def lexical_text(clause: Clause, meta: DocumentMeta) -> str:
-    """What BM25 sees: the clause with its headings; the header and sign-off also carry the metadata."""
-    extra = ""
-    if clause.kind in {"header", "signoff"}:
-        extra = " ".join([meta.title, meta.doc_number, meta.issuer, meta.date_issued, meta.region, meta.doc_type, "发文字号 印发 发布 日期"])
-    return normalise(" ".join([*clause.headings, clause.text, extra]))
-
-
-def _clause_record(clause: Clause) -> dict[str, Any]:
-    record = asdict(clause)
-    record["id"] = clause.id
-    return record
-
-
 def _unique(clauses: list[Clause]) -> list[Clause]:
     """Clauses with distinct ids (a repeated identical clause is stored once), in document order."""
     return list({c.id: c for c in clauses}.values())
 
 
-def _clause_from(record: dict[str, Any]) -> Clause:
-    data = {k: v for k, v in record.items() if k != "id"}
-    for key in ("label_path", "headings", "lead_units", "units", "deadlines", "flags"):
-        data[key] = tuple(data.get(key) or ())
-    return Clause(**data)
-
-
-class Catalog(MutableMapping[str, Clause]):
-    """Clause records by id. Loaded from ``catalog.jsonl`` with only the ids and line offsets read at start-up;
-    a record is parsed when first used, so start-up does not grow with the number of clauses parsed."""
-
-    def __init__(self, clauses: dict[str, Clause] | None = None, path: Path | None = None,
-                 ids: list[str] | None = None, offsets: np.ndarray | None = None) -> None:
-        self._parsed: dict[str, Clause] = dict(clauses or {})
-        self._at: dict[str, int] = dict(zip(ids or [], range(len(ids or [])), strict=True))
-        self._offsets = offsets
-        self._map = _map(path) if path is not None and ids else None
-        for cid in self._parsed:
-            self._at.setdefault(cid, -1)
-
-    def __getitem__(self, cid: str) -> Clause:
-        clause = self._parsed.get(cid)
-        if clause is None:
-            at = self._at[cid]
-            if at < 0 or self._map is None or self._offsets is None:
-                raise KeyError(cid)
-            line = self._map[int(self._offsets[at]) : int(self._offsets[at + 1])]
-            clause = self._parsed[cid] = _clause_from(json.loads(line))
-        return clause
-
-    def __setitem__(self, cid: str, clause: Clause) -> None:
-        self._parsed[cid] = clause
-        self._at.setdefault(cid, -1)
-
-    def __delitem__(self, cid: str) -> None:
-        del self._at[cid]
-        self._parsed.pop(cid, None)
-
-    def __contains__(self, cid: object) -> bool:
-        return cid in self._at
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._at)
-
-    def __len__(self) -> int:
-        return len(self._at)
+def _writable(path: Path) -> bool:
+    """Whether files can be created under ``path`` (its nearest existing ancestor for a new one)."""
+    while not path.exists():
+        path = path.parent
+    return os.access(path, os.W_OK)
 
 
 class ClauseStore:
-    """Read and write access to the index of one data directory (or Chroma server) and collection."""
+    """Read and write access to the index of one data directory (or Chroma server) and collection.
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    ``fresh`` opens the embedded Chroma store anew instead of reusing this process's open copy, which does not
+    see what other processes wrote (see :meth:`changed`)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, *, fresh: bool = False) -> None:
         self.settings = settings
         self.embedder = embedder
-        if not settings.chroma_url:
-            settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        self.client = chroma_client(settings)
-        self.collection = self.client.get_or_create_collection(
-            settings.collection,
-            embedding_function=None,
-            # persist the HNSW graph every 100 writes (incrementally; ingest is no slower) instead of every 1000:
-            # on opening, Chroma replays the writes since the last persist, ~1.2 ms each, before the first query
-            configuration={"hnsw": {"space": "cosine", "sync_threshold": 100, "batch_size": 100}},
-            metadata={"embedder": embedder.name},
-        )
-        built_with = (self.collection.metadata or {}).get("embedder")
-        if built_with and built_with != embedder.name:
-            raise EmbedderMismatchError(
-                f"the index in {settings.chroma_url or settings.chroma_dir} was built with embedder {built_with!r}, "
-                f"but {embedder.name!r} is configured; re-ingest with the new embedder (python -m ingest --rebuild …) "
-                f"or set embedder = {built_with!r}"
-            )
-        self._vectors = None
+        data_dir = settings.data_dir
+        if data_dir.exists() and not data_dir.is_dir():
+            raise IndexError_(f"the data directory {data_dir} is a file; pass a folder with --data-dir")
+        self.read_only = not _writable(data_dir)
         self.lexical_dir = settings.lexical_dir
-        self._bm25 = None
-        self.catalog: Catalog = Catalog()
-        self.order: list[str] = []
-        self.documents: dict[str, dict[str, Any]] = {}
-        self._meta: dict[str, DocumentMeta] = {}
-        # the files are mapped, not reopened by name: a store keeps reading the files it loaded even after
-        # another store (an upload in the UI) has swapped a new lexical directory in
-        self._texts: Any = None
+        chroma_settings = settings
+        if not settings.chroma_url:
+            if self.read_only:
+                if not settings.chroma_dir.is_dir():
+                    raise IndexError_(f"the data directory {data_dir} holds no index and cannot be written to")
+                log.info("the data directory %s is read-only; reading a private copy of its vector index", data_dir)
+                chroma_settings = settings.replace(data_dir=read_only_copy(settings.chroma_dir).parent)
+            else:
+                settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        if not self.read_only:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = None if self.read_only else WriteLock(data_dir / "write.lock")
+        self.client = chroma_client(chroma_settings, fresh=fresh)
+        self.collection = open_collection(self.client, settings, embedder.name, create=not self.read_only)
+        self._vectors = None
+        self._dirty = self._writing = False
         self._load()
 
     # ------------------------------------------------------------ loading
 
+    def _use(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self.documents: dict[str, dict[str, Any]] = snap.documents
+        self.order: list[str] = snap.order
+        self.catalog: Catalog = snap.catalog
+        self._bm25 = snap.bm25
+        self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
+        self._build_arrays(snap.src, snap.frame)
+        self.__dict__.pop("_df_cache", None)
+
     def _load(self) -> None:
-        state_file = self.lexical_dir / _STATE
-        state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        """Load the live lexical generation, or rebuild it from Chroma when it does not mirror the collection."""
         count = self.collection.count()
-        revision = (self.collection.metadata or {}).get("revision", "")
-        if (
-            state.get("count") != count
-            or state.get("embedder") != self.embedder.name
-            or state.get("revision", "") != revision
-            or state.get("format") != _FORMAT
-            or not all((self.lexical_dir / name).is_file() for name in (_CATALOG, _OFFSETS, _DOCS, _TEXTS))
+        current = (self.collection.metadata or {}).get("revision", "")
+        try:
+            snap = lexical.load(self.lexical_dir)
+        except LexicalDamaged as exc:
+            log.warning("the lexical index is damaged (%s); rebuilding it from the vector store", exc)
+            snap = None
+        if snap is not None and (
+            snap.state.get("count") == count
+            and snap.state.get("embedder") == self.embedder.name
+            and snap.state.get("revision", "") == current
         ):
-            if count:
-                log.info("lexical index out of date with the vector store; rebuilding it from %d records", count)
-                self._rebuild_from_chroma()
+            self._use(snap)
+            self._seen = current
             return
-        self.documents = json.loads((self.lexical_dir / _DOCS).read_text(encoding="utf-8"))
-        self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
-        self._texts = _map(self.lexical_dir / _TEXTS)
-        with np.load(self.lexical_dir / _OFFSETS) as arrays:
-            self.order = arrays["ids"].tolist()
-            self.catalog = Catalog(path=self.lexical_dir / _CATALOG, ids=self.order, offsets=arrays["offsets"])
-            src, frame = arrays["src"], arrays["frame"]
-        if (self.lexical_dir / "bm25").is_dir():
-            import bm25s
+        self._seen = current
+        if not count:
+            self._use(Snapshot(None, {"revision": current}))
+            return
+        took = writer_busy = False
+        if self._lock is not None and not self._lock.held:
+            took = self._lock.try_acquire()
+            writer_busy = not took
+        if writer_busy and snap is not None:
+            # a writer is between its first write and its commit: its last committed generation is whole
+            log.info("another process is writing; reading the last committed lexical index")
+            self._use(snap)
+            return
+        try:
+            self._rebuild_from_chroma(private=writer_busy or self.read_only)
+        finally:
+            if took and self._lock is not None:
+                self._lock.release()
 
-            self._bm25 = bm25s.BM25.load(str(self.lexical_dir / "bm25"), mmap=False)
-        self._build_arrays(src, frame)
-
-    def _rebuild_from_chroma(self) -> None:
-        got = self.collection.get(include=["metadatas"])
-        self.catalog, self.order, self.documents, self._meta = Catalog(), [], {}, {}
-        for cid, md in zip(got["ids"], got["metadatas"], strict=True):
-            clause = _clause_from(json.loads(md["clause_json"]))
-            self.catalog[cid] = clause
-            if clause.source not in self.documents:
-                self.documents[clause.source] = json.loads(md["doc_json"])
-        self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
-        self.order = self._document_order()
-        self._write_lexical()
-
-    def _document_order(self) -> list[str]:
-        """Clause ids by document, then position in the document."""
-        return sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
+    def _rebuild_from_chroma(self, private: bool = False) -> None:
+        """Rebuild the lexical directory from every Chroma record, read in batches. Clauses of a document whose
+        record never arrived (a write interrupted mid-document) are dropped, and deleted when this process holds
+        the lock; a document with fewer clauses than it had is kept without its fingerprint, so the next ingest
+        writes it again. ``private`` builds it in a temporary directory (another writer is at work, or the data
+        directory is read-only)."""
+        log.info("rebuilding the lexical index from %d vector records", self.collection.count())
+        current = (self.collection.metadata or {}).get("revision", "")
+        catalog: dict[str, Clause] = {}
+        documents: dict[str, dict[str, Any]] = {}
+        for cid, md in iter_metadatas(self.collection):
+            try:
+                clause = clause_from(json.loads(md["clause_json"]))
+                if md.get("doc_json"):
+                    documents[clause.source] = json.loads(md["doc_json"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DamagedIndexError(
+                    f"vector record {cid} is damaged ({exc}); rebuild the index from the documents: "
+                    "python -m ingest FOLDER... --rebuild"
+                ) from exc
+            catalog[cid] = clause
+        orphans = [cid for cid, c in catalog.items() if c.source not in documents]
+        if orphans:
+            log.warning("%d clauses of interrupted writes have no document record; leaving them out", len(orphans))
+            for cid in orphans:
+                del catalog[cid]
+            if not private and self._lock is not None and self._lock.held:
+                for at in range(0, len(orphans), _DELETE_BATCH):
+                    self.collection.delete(ids=orphans[at : at + _DELETE_BATCH])
+        found: dict[str, int] = {}
+        for clause in catalog.values():
+            found[clause.source] = found.get(clause.source, 0) + 1
+        for source, record in documents.items():
+            if found.get(source, 0) < record.get("stored", 0):
+                log.warning("%s lost clauses in an interrupted write; the next ingest writes it again", source)
+                record["fingerprint"] = ""
+        metas = {s: DocumentMeta(**d["meta"]) for s, d in documents.items()}
+        order = sorted(catalog, key=lambda i: (catalog[i].source, catalog[i].start, catalog[i].part))
+        target = Path(tempfile.mkdtemp(prefix="policyqa-lexical-")) if private else self.lexical_dir
+        state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
+        snap = lexical.write(
+            target, order, catalog, documents, lambda s: documents[s].get("text", ""), metas, state, _places_record
+        )
+        if private:
+            self.lexical_dir = target
+        self._use(snap)
 
     def _build_arrays(self, src: np.ndarray, frame: np.ndarray) -> None:
         """Per-clause filter columns (document, region, year) and the frame records of each document, from the
@@ -236,6 +229,15 @@ class ClauseStore:
         for at in np.flatnonzero(frame):
             self._frame.setdefault(sources[self._src[at]], []).append(self.order[at])
 
+    def changed(self) -> bool:
+        """Whether the collection has moved on since this store loaded (a commit by another store, process or
+        machine): one metadata read, cheap enough before every answer."""
+        try:
+            return revision(self.client, self.settings.collection) != self._seen
+        except Exception as exc:  # a dropped collection, an unreachable server: the caller reopens and reports
+            log.warning("cannot read the index revision (%s)", exc)
+            return True
+
     # ------------------------------------------------------------ reading
 
     def __len__(self) -> int:
@@ -248,22 +250,17 @@ class ClauseStore:
         return [self._meta[s] for s in sorted(self._meta)]
 
     def clauses_of(self, source: str) -> list[Clause]:
-        if getattr(self, "_dirty", False) or source not in self._source_index:
-            return [self.catalog[i] for i in self.order if self.catalog[i].source == source]
+        if self._dirty or source not in self._source_index:
+            return [self.catalog[i] for i in self.order if i in self.catalog and self.catalog[i].source == source]
         return [self.catalog[self.order[at]] for at in np.flatnonzero(self._src == self._source_index[source])]
 
     def frame(self, source: str) -> list[Clause]:
         """The header, preamble and sign-off records of a document."""
-        return [self.catalog[i] for i in self._frame.get(source, [])]
+        return [self.catalog[i] for i in self._frame.get(source, []) if i in self.catalog]
 
     def document_text(self, source: str) -> str:
         record = self.documents.get(source, {})
-        if "text" in record:
-            return record["text"]
-        if "text_span" not in record:
-            return ""
-        start, end = record["text_span"]
-        return bytes(self._texts[start:end]).decode("utf-8") if self._texts is not None else ""
+        return record["text"] if "text" in record else self._snap.document_text(source)
 
     def places(self) -> set[str]:
         """The gazetteer places the documents mention (recorded at ingest)."""
@@ -271,6 +268,10 @@ class ClauseStore:
 
     def fingerprint(self, source: str) -> str:
         return self.documents.get(source, {}).get("fingerprint", "")
+
+    def origin(self, source: str) -> str:
+        """The absolute path the document was ingested from ('' when unknown)."""
+        return self.documents.get(source, {}).get("path", "")
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters:
@@ -302,15 +303,17 @@ class ClauseStore:
         return [(self.order[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """Nearest clauses by cosine similarity. Reads go to the collection directly: importing llama-index
-        costs seconds at start-up and adds nothing to a single nearest-neighbour query."""
+        """Nearest clauses by cosine similarity, among the clauses of the catalog. Reads go to the collection
+        directly: importing llama-index costs seconds at start-up and adds nothing to a single query."""
         if not self.order:
             return []
         where = (filters or Filters()).where()
         result = self.collection.query(
             query_embeddings=[vector.tolist()], n_results=min(k, len(self.order)), where=where, include=["distances"]
         )
-        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True) if i in self.catalog
+        ]
 
     @property
     def vectors(self) -> Any:
@@ -339,21 +342,48 @@ class ClauseStore:
 
     @property
     def _df(self) -> np.ndarray:
-        if not hasattr(self, "_df_cache"):
-            indptr = self._bm25.scores["indptr"]
-            self._df_cache = np.diff(indptr)
+        if "_df_cache" not in self.__dict__:
+            self._df_cache = np.diff(self._bm25.scores["indptr"])
         return self._df_cache
 
     # ------------------------------------------------------------ writing
+
+    def begin_write(self) -> None:
+        """Take the data directory's write lock (:class:`IndexBusyError` when another process holds it) and
+        catch up with commits made since this store loaded. Every write calls it; :meth:`commit` ends it."""
+        if self.read_only or self._lock is None:
+            raise IndexError_(f"the data directory {self.settings.data_dir} is read-only; it can be queried, not changed")
+        if self._writing:
+            return
+        self._lock.acquire()
+        try:
+            if self.changed():
+                self.client = chroma_client(self.settings, fresh=True)
+                self.collection = open_collection(self.client, self.settings, self.embedder.name)
+                self._vectors = None
+                self._load()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._writing = True
+
+    def _first_write(self) -> None:
+        self.begin_write()
+        if not self._dirty:
+            # before anything changes: no lexical generation matches the collection until the commit
+            self._seen = bump_revision(self.collection)
+            self._dirty = True
 
     def encode(self, doc: Document) -> np.ndarray:
         """Dense vectors of a document's clauses, in the order :meth:`upsert` stores them. Touches nothing in
         the store, so the next document can be encoded while this one is written."""
         return self.embedder.embed_documents([embed_text(c, doc.meta) for c in _unique(doc.clauses)])
 
-    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 64) -> int:
+    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 64,
+               origin: str = "") -> int:
         """Replace everything stored for ``doc.meta.source`` with ``doc``'s clauses (encoded now unless
-        ``vectors`` from :meth:`encode` are given). Returns the clause count."""
+        ``vectors`` from :meth:`encode` are given). ``origin`` is the path it was read from. Returns the clause
+        count."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         clauses = _unique(doc.clauses)
@@ -363,13 +393,11 @@ class ClauseStore:
             raise ValueError(f"{len(vectors)} vectors for {len(clauses)} clauses of {doc.meta.source}")
         self.delete(doc.meta.source)
         meta = doc.meta
-        doc_json = json.dumps(
-            {
-                "meta": meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses),
-                "places": Gazetteer.load().mentioned(doc.text),
-            },
-            ensure_ascii=False,
-        )
+        record = {
+            "meta": meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses),
+            "stored": len(clauses), "path": origin, "places": Gazetteer.load().mentioned(doc.text),
+        }
+        doc_json = json.dumps(record, ensure_ascii=False)
         region_key = normalise(meta.region)
         for start in range(0, len(clauses), batch):
             nodes = []
@@ -386,157 +414,105 @@ class ClauseStore:
                             "region_key": region_key,
                             "year": meta.year,
                             "doc_type": meta.doc_type,
-                            "clause_json": json.dumps(_clause_record(clause), ensure_ascii=False),
-                            # the document record rides on its first clause only
-                            "doc_json": doc_json if j == 0 else "",
+                            "clause_json": json.dumps(clause_record(clause), ensure_ascii=False),
+                            # the document record rides on its last clause: a write interrupted before it leaves
+                            # clauses without a document, which a rebuild drops
+                            "doc_json": doc_json if j == len(clauses) - 1 else "",
                         },
                         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=clause.source)},
                     )
                 )
             self.vectors.add(nodes)
-        self.documents[meta.source] = json.loads(doc_json)
+        self.documents[meta.source] = record
         self._meta[meta.source] = meta
         for clause in clauses:
             self.catalog[clause.id] = clause
-        self._dirty = True
         return len(clauses)
 
     def delete(self, source: str) -> int:
         """Remove every record of one document. Returns how many clauses it had."""
+        self._first_write()
         self.vectors.delete(ref_doc_id=source)
-        gone = [i for i, c in self.catalog.items() if c.source == source]
+        gone = []
+        if source in self._source_index:
+            at = np.flatnonzero(self._src == self._source_index[source])
+            gone = [self.order[i] for i in at if self.order[i] in self.catalog]
+        gone += [i for i in self.catalog.added() if self.catalog[i].source == source]
         for i in gone:
             del self.catalog[i]
         self.documents.pop(source, None)
         self._meta.pop(source, None)
-        self._dirty = True
         return len(gone)
 
+    def set_origin(self, source: str, origin: str) -> None:
+        """Record the path a stored document was ingested from (an index written before paths were recorded)."""
+        self._first_write()
+        record = self.documents[source]
+        record["path"] = origin
+        got = self.collection.get(where={"source": source}, include=["metadatas"])
+        for cid, md in zip(got["ids"], got["metadatas"], strict=True):
+            if md.get("doc_json"):
+                stored = json.loads(md["doc_json"])
+                stored["path"] = origin
+                self.collection.update(ids=[cid], metadatas=[{**md, "doc_json": json.dumps(stored, ensure_ascii=False)}])
+
     def commit(self) -> None:
-        """Rebuild and persist the lexical index and catalog after writes, and mark the collection's new revision
-        so that every other copy of the lexical index (another machine on the same Chroma server) rebuilds."""
-        if getattr(self, "_dirty", False):
-            import uuid
+        """End a write: persist a new lexical generation mirroring the collection under a new revision (every
+        other copy of the lexical index, on any machine, then rebuilds or reloads) and release the lock."""
+        if not self._writing:
+            return
+        try:
+            if self._dirty:
+                current = bump_revision(self.collection)
+                order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
+                state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
+                snap = lexical.write(
+                    self.lexical_dir, order, self.catalog, self.documents, self.document_text, self._meta, state,
+                    _places_record,
+                )
+                self._dirty = False
+                self._use(snap)
+                self._seen = current
+        finally:
+            self._writing = False
+            if self._lock is not None:
+                self._lock.release()
 
-            self.collection.modify(metadata={**(self.collection.metadata or {}), "revision": uuid.uuid4().hex})
-            self.order = self._document_order()
-            self._write_lexical()
-            self._dirty = False
-
-    def _lexical_tokens(self, out: Path) -> list[list[str]]:
-        """BM25 tokens of every clause in ``order``, written to ``out``. Tokens cached by the previous write are
-        reused (keyed by a hash of the clause's lexical text and the tokenizer), so a commit segments only the
-        clauses that are new or changed, not the whole index."""
-        version = tokenizer_version()
-        cached: dict[str, list[str]] = {}
-        old = self.lexical_dir / _TOKENS
-        if old.is_file():
-            with old.open(encoding="utf-8") as fh:
-                if json.loads(fh.readline() or "{}").get("tokenizer") == version:
-                    for line in fh:
-                        key, tokens = json.loads(line)
-                        cached[key] = tokens
-        corpus = []
-        with out.open("w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"tokenizer": version}) + "\n")
-            for i in self.order:
-                text = lexical_text(self.catalog[i], self._meta[self.catalog[i].source])
-                key = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
-                tokens = cached.get(key)
-                if tokens is None:
-                    tokens = tokenize(text, normalised=True)
-                fh.write(json.dumps([key, tokens], ensure_ascii=False) + "\n")
-                corpus.append(tokens)
-        return corpus
-
-    def _write_lexical(self) -> None:
-        """Write the lexical directory anew (beside the old one, then swapped in): catalog lines and their offsets,
-        document records with their texts in one file, BM25 tokens and index, and the state that ties them
-        to the collection."""
-        import bm25s
-
-        tmp = self.lexical_dir.with_name(self.lexical_dir.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        sources = sorted(self.documents)
-        index = {s: i for i, s in enumerate(sources)}
-        offsets, src, frame = [0], [], []
-        with (tmp / _CATALOG).open("wb") as fh:
-            for i in self.order:
-                clause = self.catalog[i]
-                offsets.append(offsets[-1] + fh.write((json.dumps(_clause_record(clause), ensure_ascii=False) + "\n").encode()))
-                src.append(index.get(clause.source, -1))
-                frame.append(clause.kind != "clause")
-        ids = np.array(self.order, dtype=str)
-        src_arr, frame_arr = np.array(src, dtype=np.int32), np.array(frame, dtype=bool)
-        np.savez(tmp / _OFFSETS, ids=ids, offsets=np.array(offsets, dtype=np.int64), src=src_arr, frame=frame_arr)
-        records, at = {}, 0
-        with (tmp / _TEXTS).open("wb") as fh:
-            for source in sources:
-                text = self.document_text(source)
-                data = text.encode("utf-8")
-                fh.write(data)
-                records[source] = {k: v for k, v in self.documents[source].items() if k not in {"text", "text_span"}}
-                records[source]["text_span"] = [at, at + len(data)]
-                if "places" not in records[source]:  # a document ingested before places were recorded
-                    records[source]["places"] = Gazetteer.load().mentioned(text)
-                at += len(data)
-        (tmp / _DOCS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-        self._bm25 = None
-        if self.order:
-            corpus = [tokens or ["∅"] for tokens in self._lexical_tokens(tmp / _TOKENS)]
-            model = bm25s.BM25()
-            model.index(corpus, show_progress=False)
-            model.save(str(tmp / "bm25"), show_progress=False)
-            self._bm25 = model
-        state = {
-            "count": self.collection.count(),
-            "embedder": self.embedder.name,
-            "revision": (self.collection.metadata or {}).get("revision", ""),
-            "format": _FORMAT,
-        }
-        (tmp / _STATE).write_text(json.dumps(state))
-        shutil.rmtree(self.lexical_dir, ignore_errors=True)
-        tmp.rename(self.lexical_dir)
-        self.documents = records
-        self._texts = _map(self.lexical_dir / _TEXTS)
-        self.catalog = Catalog({i: self.catalog[i] for i in self.order})
-        if hasattr(self, "_df_cache"):
-            del self._df_cache
-        self._build_arrays(src_arr, frame_arr)
+    def repair(self) -> int:
+        """Rebuild the lexical directory from Chroma (under the write lock). Returns the clause count."""
+        self.begin_write()
+        try:
+            self._rebuild_from_chroma()
+        finally:
+            self._writing = False
+            if self._lock is not None:
+                self._lock.release()
+        return len(self.order)
 
 
-def _map(path: Path) -> Any:
-    """A read-only memory map of a file (None for an empty one, which cannot be mapped)."""
-    import mmap
-
-    with path.open("rb") as fh:
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else None
-
-
-def chroma_client(settings: Settings) -> Any:
-    """A Chroma client: ``HttpClient`` for a server URL, else the embedded store in ``data_dir``; telemetry off."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
-        )
-    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+def _places_record(record: dict[str, Any], text: str) -> dict[str, Any]:
+    """Document record fields computed where the lexical directory is written: the places of a document ingested
+    before places were recorded."""
+    return {} if "places" in record else {"places": Gazetteer.load().mentioned(text)}
 
 
 def drop_index(settings: Settings) -> None:
     """Delete the collection and the lexical index of these settings (to rebuild with another embedder)."""
-    client = chroma_client(settings) if settings.chroma_url or settings.chroma_dir.is_dir() else None
-    if client is not None and settings.collection in [c.name for c in client.list_collections()]:
-        client.delete_collection(settings.collection)
-    shutil.rmtree(settings.lexical_dir, ignore_errors=True)
+    lock = WriteLock(settings.data_dir / "write.lock") if settings.data_dir.is_dir() else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        client = chroma_client(settings) if settings.chroma_url or settings.chroma_dir.is_dir() else None
+        if client is not None and settings.collection in [c.name for c in client.list_collections()]:
+            client.delete_collection(settings.collection)
+        shutil.rmtree(settings.lexical_dir, ignore_errors=True)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def index_exists(settings: Settings) -> bool:
     return settings.chroma_url != "" or Path(settings.chroma_dir).is_dir()
+
+
+__all__ += ["REPAIR_HINT"]

@@ -3,15 +3,24 @@
 ``build_app(settings)`` returns the Gradio app (testable); ``serve(settings)`` launches it and blocks.
 One :class:`SharedAssistant` is built at start-up and shared by every session; each browser session keeps
 its own :class:`Conversation` in a ``gr.State``.
+
+Limits: logins are checked by :class:`LoginGuard` (too many failures lock a user name for a while), uploads
+over ``max_upload_mb`` and questions over ``max_question_chars`` are refused. An upload never replaces
+another user's document (see :mod:`assistant.uploads`); with a login, the first user of ``settings.auth``
+is the admin.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
 import shutil
+import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from ingest.pipeline import IngestResult, ingest
 
 from . import ui_render as render
+from . import uploads
 from .embedders import Embedder, make_embedder
 from .service import Assistant
 from .settings import Settings, SettingsError
@@ -87,6 +98,8 @@ class SharedAssistant:
         self.settings = settings
         self._ingest_lock = threading.Lock()
         self.feedback_lock = threading.Lock()
+        self.upload_lock = threading.Lock()
+        """Held from choosing upload names to recording their owners."""
         if assistant is None:
             embedder = embedder or make_embedder(settings)
             store = ClauseStore(settings, embedder)
@@ -126,6 +139,52 @@ def parse_auth(spec: str) -> list[tuple[str, str]]:
     return pairs
 
 
+class LoginGuard:
+    """Gradio's ``auth`` callable: checks a password, and refuses a user name for ``window`` seconds once it
+    has failed ``attempts`` times within that window (even with the right password)."""
+
+    def __init__(
+        self, accounts: list[tuple[str, str]], attempts: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if attempts <= 0 or window <= 0:
+            raise ValueError("attempts and window must be positive")
+        self._accounts = dict(accounts)
+        self._attempts, self._window, self._clock = attempts, window, clock
+        self._failures: dict[str, deque[float]] = {}
+        """User name → times of its recent failures; the name failed last is last."""
+        self._lock = threading.Lock()
+
+    def __call__(self, username: str, password: str) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._forget(now)
+            failures = self._failures.get(username, ())
+            while failures and failures[0] <= now - self._window:
+                failures.popleft()
+            if len(failures) >= self._attempts:
+                log.warning("login refused for %r: %d failed attempts in %gs", username, len(failures), self._window)
+                return False
+            # compare even for unknown names, so timing does not tell which names exist
+            ok = hmac.compare_digest(password.encode(), self._accounts.get(username, "").encode())
+            if ok and username in self._accounts:
+                self._failures.pop(username, None)
+                return True
+            failures = self._failures.pop(username, None) or deque()
+            failures.append(now)
+            self._failures[username] = failures
+            return False
+
+    def _forget(self, now: float) -> None:
+        """Drop failures older than the window (names are ordered by their last failure)."""
+        for name in list(self._failures):
+            failures = self._failures[name]
+            while failures and failures[0] <= now - self._window:
+                failures.popleft()
+            if failures:
+                break
+            del self._failures[name]
+
+
 def theme() -> gr.themes.Base:
     # System fonts only: no web-font downloads, and CJK text renders with the platform's Chinese fonts.
     return gr.themes.Default(
@@ -135,17 +194,29 @@ def theme() -> gr.themes.Base:
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments of ``Blocks.launch`` for these settings (host, port, login, look)."""
+    """Keyword arguments of ``Blocks.launch`` for these settings (host, port, login, upload limit, look)."""
     auth = parse_auth(settings.auth)
     return {
         "server_name": settings.host,
         "server_port": settings.port,
-        "auth": auth or None,
+        "auth": LoginGuard(auth, settings.login_attempts, settings.login_window) if auth else None,
         "auth_message": "请输入用户名和密码登录。" if auth else None,
+        "max_file_size": upload_limit(settings),
         "theme": theme(),
         "show_error": False,
         "ssr_mode": False,
     }
+
+
+def upload_limit(settings: Settings) -> int:
+    """The largest upload accepted, in bytes (``max_upload_mb``; 1 MB = 10⁶ bytes, as for ``max_document_mb``)."""
+    return int(settings.max_upload_mb * 1_000_000)
+
+
+def admin_name(settings: Settings) -> str | None:
+    """The admin: the first user of ``settings.auth``; ``None`` when there is no login (the local user is admin)."""
+    accounts = parse_auth(settings.auth)
+    return accounts[0][0] if accounts else None
 
 
 def serve(settings: Settings) -> None:
@@ -153,6 +224,106 @@ def serve(settings: Settings) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     app = build_app(settings)
     app.launch(**launch_options(settings))
+
+
+def _uploader(request: gr.Request | None, admin: str | None) -> uploads.Uploader:
+    """Who is uploading: the logged-in user, or with no login the local user (who is admin)."""
+    if admin is None:
+        return uploads.Uploader(None, admin=True)
+    name = getattr(request, "username", None)
+    if not name:
+        raise gr.Error("请先登录，再上传文件。")
+    return uploads.Uploader(name, admin=name == admin)
+
+
+def receive_uploads(
+    shared: SharedAssistant, paths: list[Path], uploader: uploads.Uploader, progress: Callable[..., Any]
+) -> dict[str, Any]:
+    """Place, ingest and keep the uploaded files; the ingest report, with the placement of each file.
+
+    Files are copied to a staging folder under their final names and ingested from there; only files that
+    were ingested move into ``data_dir/uploads``, so refused and failed uploads leave nothing behind.
+    """
+    settings = shared.settings
+    target = settings.data_dir / "uploads"
+    target.mkdir(parents=True, exist_ok=True)
+    limit = upload_limit(settings)
+    refused: list[dict[str, str]] = []
+    with shared.upload_lock:
+        registry = uploads.load_registry(target)
+        taken = {d["source"] for d in shared.documents()} | {p.name for p in target.iterdir() if p.is_file()}
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target))
+        try:
+            progress(0, desc="正在保存上传的文件…")
+            staged: dict[str, uploads.Placement] = {}
+            originals: set[str] = set()
+            for path in paths:
+                name = path.name
+                try:
+                    size = path.stat().st_size
+                    if size > limit:
+                        refused.append({"file": name, "error": render.too_large(size, settings.max_upload_mb)})
+                        continue
+                    if name in originals:
+                        refused.append({"file": name, "error": render.SAME_NAME_IN_BATCH})
+                        continue
+                    originals.add(name)
+                    placement = uploads.place(name, uploader, registry, taken)
+                    dest = staging / placement.name
+                    if str(dest) in staged:  # e.g. "a.txt" placed as one's own "a (2).txt", then "a (2).txt"
+                        refused.append({"file": name, "error": render.SAME_NAME_IN_BATCH})
+                        continue
+                    shutil.copyfile(path, dest)
+                except OSError as exc:
+                    refused.append({"file": name, "error": f"无法保存上传的文件：{exc}"})
+                    continue
+                taken.add(placement.name)
+                staged[str(dest)] = placement
+            done = [0]
+
+            def step(path: Path) -> None:
+                done[0] += 1
+                progress((done[0], len(staged)), desc=f"已处理 {path.name}", unit="个文件")
+
+            progress((0, len(staged)), desc="正在导入（解析、切分条款、编制索引）…", unit="个文件")
+            try:
+                result = shared.ingest([Path(p) for p in staged], progress=step) if staged else IngestResult()
+            except Exception as exc:
+                log.exception("ingesting uploads failed")
+                refused += [{"file": p.original, "error": f"导入时出错：{exc}"} for p in staged.values()]
+                result, staged = IngestResult(), {}
+            report = result.to_dict()
+            documents = []
+            for doc in report["documents"]:
+                placement = staged[doc.pop("path")]
+                kept = doc["status"] in {"ok", "unchanged"}
+                if kept:
+                    os.replace(staging / placement.name, target / placement.name)
+                    registry = uploads.record(registry, placement, uploader)
+                    action = "replaced" if placement.replaces else "version" if placement.renamed else "new"
+                else:
+                    action = "kept" if placement.replaces else "failed"
+                # the browser gets file names, not server paths
+                name = placement.name if kept else placement.original
+                documents.append({"file": name, "original": placement.original, "upload": action, **doc})
+            uploads.save_registry(target, registry)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return {**report, "documents": documents, "refused": refused}
+
+
+def _discard_gradio_copies(paths: list[Path]) -> None:
+    """Delete Gradio's own copies of uploaded files once they are handled (so no upload stays on disk twice)."""
+    cache = Path(get_upload_folder()).resolve()
+    for path in paths:
+        try:
+            resolved = path.resolve()
+            if resolved.is_relative_to(cache) and resolved != cache:
+                resolved.unlink(missing_ok=True)
+                if resolved.parent != cache:
+                    resolved.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass
 
 
 def _filter_choices(documents: list[dict[str, Any]]) -> tuple[list, list, list]:
@@ -174,6 +345,7 @@ def _picker(conv: Conversation) -> dict[str, Any]:
 def build_app(settings: Settings, assistant: Assistant | None = None, *, embedder: Embedder | None = None) -> gr.Blocks:
     """The Gradio app over the index of ``settings`` (or over ``assistant``, which must use the same data dir)."""
     shared = SharedAssistant(settings, assistant, embedder)
+    admin = admin_name(settings)
 
     # ------------------------------------------------------------ handlers
 
@@ -184,6 +356,11 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
         if not question:
             gr.Warning("请先输入问题。")
             yield (gr.skip(),) * 9
+            return
+        if len(question) > settings.max_question_chars:
+            refusal = render.question_too_long(len(question), settings.max_question_chars)
+            gr.Warning(refusal)
+            yield [*conv.messages(), {"role": "assistant", "content": render.esc(refusal)}], conv, question, *(gr.skip(),) * 6
             return
         shown = [*conv.messages(), {"role": "user", "content": render.user_message(question)}]
         yield [*shown, {"role": "assistant", "content": THINKING}], conv, "", *(gr.skip(),) * 6
@@ -272,45 +449,27 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
             gr.update(choices=years),
         )
 
-    def upload(files, progress=gr.Progress()):  # noqa: B008 - Gradio finds its progress tracker by this default
-        """Copy uploaded files to ``data_dir/uploads`` (keeping their names), ingest them, report."""
+    def upload(files, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - Gradio finds its tracker by this default
+        """Store uploaded files in ``data_dir/uploads`` (a new version when the name is someone else's), ingest, report."""
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in files or []]
         if not paths:
             gr.Warning("请先选择要上传的文件。")
             return (gr.skip(),) * 7
-        progress(0, desc="正在保存上传的文件…")
-        target = settings.data_dir / "uploads"
-        target.mkdir(parents=True, exist_ok=True)
-        saved, unsaved = [], []
-        for path in paths:
-            try:
-                dest = target / path.name
-                shutil.copyfile(path, dest)
-                saved.append(dest)
-            except OSError as exc:
-                unsaved.append((path.name, f"无法保存上传的文件：{exc}"))
-        done = [0]
-
-        def step(path: Path) -> None:
-            done[0] += 1
-            progress((done[0], len(saved)), desc=f"已处理 {path.name}", unit="个文件")
-
-        progress((0, len(saved)), desc="正在导入（解析、切分条款、编制索引）…", unit="个文件")
         try:
-            result = shared.ingest(saved, progress=step)
-        except Exception as exc:
-            log.exception("ingesting uploads failed")
-            raise gr.Error(f"导入失败：{render.esc(str(exc))}") from exc
-        report = result.to_dict()
-        # the browser gets file names, not server paths
-        report["documents"] = [{"file": Path(d.pop("path")).name, **d} for d in report["documents"]]
-        return (render.report(report, unsaved), report, None, *documents_view())
+            report = receive_uploads(shared, paths, _uploader(request, admin), progress)
+        except uploads.RegistryError as exc:
+            log.error("uploads refused: %s (%s)", exc, exc.hint)
+            raise gr.Error("上传记录文件无法读取，暂时不能导入；请联系管理员（详情见服务器日志）。") from exc
+        finally:
+            _discard_gradio_copies(paths)
+        return (render.report(report), report, None, *documents_view())
 
     # ------------------------------------------------------------ layout
 
     documents = shared.documents()
     sources, regions, years = _filter_choices(documents)
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+    # uploads the app never received (sent to Gradio's upload route, never imported) are deleted after an hour
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         conv = gr.State(Conversation())
         gr.Markdown(f"# {TITLE}\n根据已导入的政府政策文件回答问题，每个回答都注明所依据的文件和条款。")
         with gr.Tabs():
@@ -369,7 +528,9 @@ def build_app(settings: Settings, assistant: Assistant | None = None, *, embedde
                     elem_id="documents",
                 )
                 gr.Markdown(
-                    "### 导入新文件\n支持 .txt、.md、.html、.docx、.pdf。同名文件会替换库中的旧版本。"
+                    "### 导入新文件\n支持 .txt、.md、.html、.docx、.pdf，单个文件不超过 "
+                    f"{settings.max_upload_mb:g} MB。上传与库中文件同名的文件时：文件是您上传的（或您是管理员），"
+                    "就替换库中的旧版本；文件是其他用户的，就另存为新版本（如“通知 (2).txt”），不会覆盖原文件。"
                     "导入完成后，新文件即可用于问答。"
                 )
                 files = gr.File(label="选择文件", file_count="multiple", elem_id="upload-files")

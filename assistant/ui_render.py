@@ -213,8 +213,36 @@ _ERRORS = (
     ("no text layer", "这个 PDF 没有文字层（可能是扫描件）；请先做文字识别（OCR）。"),
     ("no text left", "去掉网页导航、页眉页脚等内容后没有剩下正文。"),
     ("same name", "同一批上传中已有同名文件；文件名用来区分文件，请改名后再上传。"),
+    ("file too large", "文件太大，超过了单个文件的导入上限；请拆分文件后再上传。"),
     ("no such file", "找不到上传的文件，请重新上传。"),
 )
+
+SAME_NAME_IN_BATCH = "同一批上传中已有同名文件；文件名用来区分文件，请改名后再上传。文件未保存。"
+
+
+def too_large(size: int, limit_mb: float) -> str:
+    """Why an upload of ``size`` bytes is refused."""
+    return f"文件太大（{size / 1e6:.1f} MB），超过了上传上限 {limit_mb:g} MB；文件未保存，请拆分后再上传。"
+
+
+def question_too_long(length: int, limit: int) -> str:
+    """Why a question of ``length`` characters is not answered."""
+    return f"问题太长（{length} 个字），最多 {limit} 个字；请精简后再提问。"
+
+
+def _placement_note(doc: dict[str, Any]) -> str:
+    """What an upload did to the library: added, replaced, or stored as a new version beside another's file."""
+    name, original = doc.get("file", ""), doc.get("original", "")
+    if doc.get("upload") == "version":
+        return f"库中的“{original}”不是您上传的，原文件未改动；这个文件另存为新版本“{name}”。"
+    if doc.get("upload") == "replaced":
+        return f"已替换库中的同名文件“{name}”。"
+    if doc.get("upload") == "kept":
+        return "文件未保存；库中原有的同名文件保持不变。"
+    if doc.get("upload") == "failed":
+        return "文件未保存。"
+    return ""
+
 
 STATUS = {"ok": "已导入", "unchanged": "未变化（已在库中）", "failed": "失败", "removed": "已移除"}
 
@@ -240,6 +268,8 @@ def report(report: dict[str, Any], extra_errors: Sequence[tuple[str, str]] = ())
         notes = []
         if doc.get("error"):
             notes.append(explain_error(doc["error"]))
+        if note := _placement_note(doc):
+            notes.append(note)
         if doc.get("removed_lines"):
             notes.append(f"清理掉 {len(doc['removed_lines'])} 行网页导航等无关内容")
         notes += [f"提示：{w}" for w in doc.get("warnings", [])[:5]]
@@ -249,6 +279,7 @@ def report(report: dict[str, Any], extra_errors: Sequence[tuple[str, str]] = ())
             f"<td>{esc(title)}</td><td>{int(doc.get('clauses', 0))}</td>"
             f"<td>{'<br>'.join(esc(n) for n in notes)}</td></tr>"
         )
+    extra_errors = [*((r["file"], r["error"]) for r in report.get("refused", [])), *extra_errors]
     for name, error in extra_errors:
         rows.append(f'<tr class="status-failed"><td>{esc(name)}</td><td>失败</td><td></td><td>0</td><td>{esc(error)}</td></tr>')
     failed = int(summary.get("failed", 0)) + len(extra_errors)

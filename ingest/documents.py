@@ -11,7 +11,7 @@ from assistant.types import Document
 
 from .clauses import parse_clauses
 from .clean import clean
-from .loaders import load
+from .loaders import LoadError, load, read_file
 from .metadata import apply_sidecar, extract_metadata, sidecar_path
 
 
@@ -38,8 +38,8 @@ class FileReport:
 
 
 def fingerprint(path: Path, max_chars: int) -> str:
-    """Changes when the file, its sidecar or the parsing settings change."""
-    digest = hashlib.sha1(path.read_bytes())
+    """Changes when the file, its sidecar or the parsing settings change. ``LoadError`` for a directory, FIFO, …"""
+    digest = hashlib.sha1(read_file(path))
     sidecar = sidecar_path(path)
     if sidecar is not None:
         digest.update(sidecar.read_bytes())
@@ -47,15 +47,16 @@ def fingerprint(path: Path, max_chars: int) -> str:
     return digest.hexdigest()
 
 
-def read_document(path: Path, max_chars: int = 360) -> tuple[Document, FileReport]:
-    """Load, clean, parse and describe one file. Raises ``LoadError`` or ``MetadataError`` for bad input."""
+def read_document(path: Path, max_chars: int = 360, max_bytes: int | None = None) -> tuple[Document, FileReport]:
+    """Load, clean, parse and describe one file. Raises ``LoadError`` or ``MetadataError`` for bad input.
+
+    ``max_bytes`` bounds the file's size and a .docx's unpacked size (None: no limit).
+    """
     report = FileReport(path=str(path))
-    loaded = load(path)
+    loaded = load(path, None if max_bytes is None else int(max_bytes))
     report.encoding, report.format = loaded.encoding, loaded.format
     lines, cleaning = clean(loaded.text)
     if not lines:
-        from .loaders import LoadError
-
         raise LoadError("no text left after removing page boilerplate")
     parsed = parse_clauses(path.name, lines, max_chars=max_chars)
     text = "\n".join(line.text for line in lines)
@@ -68,5 +69,5 @@ def read_document(path: Path, max_chars: int = 360) -> tuple[Document, FileRepor
     report.flagged_lines = [asdict(n) for n in cleaning.flagged]
     report.repairs = dict(cleaning.repairs)
     report.unattached_lines = parsed.unattached
-    report.warnings = parsed.warnings
+    report.warnings = [*loaded.warnings, *parsed.warnings]
     return Document(meta=meta, text=text, clauses=parsed.clauses), report

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import stat
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,35 +23,182 @@ class Loaded:
     text: str
     encoding: str
     format: str
+    warnings: tuple[str, ...] = ()
+    """Repairs made while reading (stray NUL bytes removed, a BOM that did not match the text, …)."""
 
 
-def load(path: Path) -> Loaded:
-    """Read ``path``; raises :class:`LoadError` for unsupported, empty, binary or undecodable files."""
+@dataclass(frozen=True)
+class Decoded:
+    """A text file's decoded text, the encoding read and the repairs made."""
+
+    text: str
+    encoding: str
+    warnings: tuple[str, ...] = ()
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; :class:`LoadError` for anything else."""
+    check_file(path, max_bytes)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise LoadError(f"cannot read the file ({exc.strerror or exc}); check its permissions") from exc
+    if max_bytes is not None and len(data) > max_bytes:
+        raise LoadError(f"file too large: over the limit of {_mb(max_bytes)} (it grew while being read?)")
+    return data
+
+
+def check_file(path: Path, max_bytes: int | None = None) -> None:
+    """:class:`LoadError` unless ``path`` is a regular file (symbolic links followed) of at most ``max_bytes``."""
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        raise LoadError("no such file (or a broken symbolic link)") from exc
+    except OSError as exc:  # ELOOP for a symlink loop, EACCES, ENAMETOOLONG, …
+        raise LoadError(f"cannot open the file ({exc.strerror or exc}); check the path and its permissions") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise LoadError("is a directory, not a file; pass the files inside it (or the folder to the batch command)")
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError("not a regular file (a FIFO, socket or device); copy the document to a regular file first")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise LoadError(
+            f"file too large: {_mb(info.st_size)} > limit {_mb(max_bytes)} "
+            "(split the document, or raise max_document_mb in the settings)"
+        )
+
+
+def load(path: Path, max_bytes: int | None = None) -> Loaded:
+    """Read ``path``; raises :class:`LoadError` for unsupported, empty, binary, undecodable or oversized files
+    and for paths that are not regular files.
+
+    ``max_bytes`` bounds the file's size and, for a .docx, the size of its unpacked parts.
+    """
+    check_file(path, max_bytes)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}")
-    data = path.read_bytes()
+    data = read_file(path, max_bytes)
     if not data.strip():
         raise LoadError("file is empty")
     if suffix == ".docx":
-        return Loaded(_docx_text(data), "docx", "docx")
+        return _without_nul(Loaded(_docx_text(data, max_bytes), "docx", "docx"))
     if suffix == ".pdf":
-        return Loaded(_pdf_text(data), "pdf", "pdf")
-    text, encoding = decode(data)
+        return _without_nul(Loaded(_pdf_text(data), "pdf", "pdf"))
+    decoded = decode_text(data)
     if suffix in {".html", ".htm"}:
-        return Loaded(html_text(text), encoding, "html")
-    return Loaded(text, encoding, suffix.lstrip("."))
+        return Loaded(html_text(decoded.text), decoded.encoding, "html", decoded.warnings)
+    return Loaded(decoded.text, decoded.encoding, suffix.lstrip("."), decoded.warnings)
+
+
+def _without_nul(loaded: Loaded) -> Loaded:
+    count = loaded.text.count("\x00")
+    if not count:
+        return loaded
+    warning = f"removed {count} NUL characters from the extracted text"
+    return Loaded(loaded.text.replace("\x00", ""), loaded.encoding, loaded.format, (*loaded.warnings, warning))
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode bytes of a text file: BOM, strict UTF-8, GB18030 or Big5 (whichever reads as Chinese), else detection."""
-    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return data.decode(name), name
-    if b"\x00" in data[:4096]:
-        raise LoadError("binary file (contains NUL bytes); convert it to text, .docx or .pdf first")
+    """``(text, encoding)`` of a text file's bytes; see :func:`decode_text`."""
+    decoded = decode_text(data)
+    return decoded.text, decoded.encoding
+
+
+def decode_text(data: bytes) -> Decoded:
+    """Decode the bytes of a text file: BOM, UTF-16 without BOM, strict UTF-8, GB18030 or Big5 (whichever reads
+    as Chinese), else detection. Stray NUL bytes in a text are removed (with a warning); only :class:`LoadError`
+    is raised."""
+    if data.startswith(codecs.BOM_UTF8):
+        decoded = _decode_bomless(data[len(codecs.BOM_UTF8) :])
+        if decoded.encoding == "utf-8":
+            return Decoded(decoded.text, "utf-8-sig", decoded.warnings)
+        warning = f"the file starts with a UTF-8 byte-order mark but its text is {decoded.encoding}; read as such"
+        return Decoded(decoded.text, decoded.encoding, (warning, *decoded.warnings))
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        try:
+            return Decoded(data.decode("utf-32"), "utf-32")
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"undecodable UTF-32 text (at byte {exc.start}); re-save the file as UTF-8") from exc
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+        return _utf16(data[2:], codec, "utf-16", guessed=False)
+    return _decode_bomless(data)
+
+
+_BINARY = "binary file (contains NUL bytes); convert it to text, .docx or .pdf first"
+
+
+def _decode_bomless(data: bytes) -> Decoded:
+    nul_count = data.count(0)
+    if not nul_count:
+        return _decode_plain(data)
+    for codec in _utf16_codecs(data):
+        try:
+            return _utf16(data, codec, codec, guessed=True)
+        except LoadError:
+            continue  # not UTF-16 of that byte order: judge the bytes as an 8-bit text below
     try:
-        return data.decode("utf-8"), "utf-8"
+        decoded = _decode_plain(data.replace(b"\x00", b""))
+    except LoadError as exc:
+        raise LoadError(_BINARY) from exc
+    if not _reads_as_text(decoded.text, max_unprintable=0.005, chinese=True):
+        raise LoadError(_BINARY)
+    warning = f"removed {nul_count} stray NUL bytes (a damaged text file?); check the text around them"
+    return Decoded(decoded.text, decoded.encoding, (*decoded.warnings, warning))
+
+
+def _utf16(data: bytes, codec: str, name: str, *, guessed: bool) -> Decoded:
+    """UTF-16 ``data`` (BOM removed) decoded strictly; an odd last byte that is a line end, space or NUL is
+    dropped, NUL characters are removed; a text that does not read as text (or, when the codec is ``guessed``
+    from the NUL bytes, as Chinese) is binary data."""
+    warnings: list[str] = []
+    if len(data) % 2:
+        if data[-1:] not in {b"\n", b"\r", b"\x00", b" "}:
+            raise LoadError(f"truncated {name} text (odd number of bytes); the file was cut off: re-save it as UTF-8")
+        data = data[:-1]
+        warnings.append("dropped a stray last byte after the UTF-16 text")
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"undecodable {name} text (invalid bytes at offset {exc.start}); re-save the file as UTF-8") from exc
+    if "\x00" in text:
+        warnings.append(f"removed {text.count(chr(0))} stray NUL characters (a damaged text file?)")
+        text = text.replace("\x00", "")
+    if not _reads_as_text(text, max_unprintable=0.02, chinese=guessed):
+        raise LoadError(f"binary data, not {name} text; convert it to text, .docx or .pdf first")
+    return Decoded(text, name, tuple(warnings))
+
+
+def _utf16_codecs(data: bytes) -> tuple[str, str]:
+    """Both UTF-16 byte orders, the likelier first: the zero high bytes of ASCII characters (line ends, digits)
+    sit at odd offsets in UTF-16-LE and at even ones in UTF-16-BE (``一`` U+4E00 gives some on the other)."""
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    return ("utf-16-le", "utf-16-be") if odd >= even else ("utf-16-be", "utf-16-le")
+
+
+def _reads_as_text(text: str, max_unprintable: float, chinese: bool) -> bool:
+    """Few control or unprintable characters and, with ``chinese``, Chinese characters (if 10 or more) that
+    are mostly common ones."""
+    sample = text[:100000]
+    if not sample:
+        return True
+    unprintable = sum(not (ch.isprintable() or ch.isspace()) for ch in sample)
+    if unprintable > max_unprintable * len(sample):
+        return False
+    if not chinese or sum("\u4e00" <= ch <= "\u9fff" for ch in sample) < 10:
+        return True
+    return _chinese_score(sample) >= 0.2
+
+
+def _decode_plain(data: bytes) -> Decoded:
+    """Bytes without BOM or NUL: strict UTF-8, else the best reading Chinese of GB18030 and Big5, else detection."""
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
     candidates = []
@@ -61,16 +210,19 @@ def decode(data: bytes) -> tuple[str, str]:
         candidates.append((_chinese_score(text), name, text))
     if candidates:
         _, name, text = max(candidates)
-        return text, name
+        return Decoded(text, name)
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
+    try:
+        best = from_bytes(data).best()
+        text = str(best) if best is not None and best.encoding is not None else None
+    except (LookupError, UnicodeError) as exc:
+        raise LoadError(f"cannot detect the text encoding ({exc}); save the file as UTF-8") from exc
+    if best is None or text is None:
         raise LoadError("cannot detect the text encoding; save the file as UTF-8")
-    text = str(best)
     if _chinese_score(text) < 0.2 and sum(ch.isprintable() or ch.isspace() for ch in text) < 0.95 * len(text):
         raise LoadError(f"undecodable text (best guess {best.encoding} gives garbage); save the file as UTF-8")
-    return text, best.encoding
+    return Decoded(text, best.encoding)
 
 
 _COMMON = set("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理")
@@ -105,7 +257,18 @@ def html_text(html: str) -> str:
     return re.sub(r"\n\s*\n+", "\n\n", text).strip() + "\n"
 
 
-def _docx_text(data: bytes) -> str:
+def _docx_text(data: bytes, max_bytes: int | None = None) -> str:
+    """Paragraphs and table rows of a .docx; refused before parsing when its parts unpack to over ``max_bytes``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise LoadError(f"not a readable .docx file (not a zip archive: {exc}); re-save it from Word") from exc
+    if max_bytes is not None and unpacked > max_bytes:
+        raise LoadError(
+            f".docx too large: its parts unpack to {_mb(unpacked)} > limit {_mb(max_bytes)} "
+            "(split the document, or raise max_document_mb in the settings)"
+        )
     try:
         import docx
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,23 +40,60 @@ class IngestResult:
                 "unchanged": sum(f.status == "unchanged" for f in self.files),
                 "failed": len(self.failed),
                 "removed": sum(f.status == "removed" for f in self.files),
+                "skipped": sum(f.status == "skipped" for f in self.files),
                 "clauses": sum(f.clauses for f in self.files if f.status in {"ok", "unchanged"}),
             },
         }
 
 
-def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and the files inside folders named (recursively), sidecars excluded."""
+class IngestPathError(ValueError):
+    """A path given to ingest does not exist; nothing was changed."""
+
+
+def scan(paths: Iterable[Path]) -> tuple[list[Path], list[FileReport]]:
+    """Files named, and the files inside folders named (recursively, sidecars excluded), with a report line for
+    each entry left out: hidden files and folders, symbolic link loops and broken links, special files."""
     found: list[Path] = []
+    skipped: list[FileReport] = []
+
+    def skip(path: Path, why: str) -> None:
+        skipped.append(FileReport(path=str(path), status="skipped", error=why))
+
     for path in paths:
-        if path.is_dir():
-            found.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and not p.name.endswith((".meta.json", ".meta.toml")) and not p.name.startswith(".")
-            )
-        else:
+        if not path.is_dir():
             found.append(path)
-    return found
+            continue
+        for root, dirs, files in os.walk(path):
+            here = Path(root)
+            for name in sorted(dirs):
+                if name.startswith("."):
+                    skip(here / name, "hidden folder, not read")
+                elif (here / name).is_symlink():
+                    skip(here / name, "symbolic link to a folder, not followed")
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+            for name in sorted(files):
+                entry = here / name
+                if name.endswith((".meta.json", ".meta.toml")):
+                    continue
+                if name.startswith("."):
+                    skip(entry, "hidden file, not read")
+                    continue
+                try:
+                    is_file = entry.is_file()
+                except OSError as exc:  # a symbolic link loop
+                    skip(entry, f"cannot be read ({exc.strerror or exc})")
+                    continue
+                if not is_file:
+                    skip(entry, "broken symbolic link or special file, not read" if entry.is_symlink() or entry.exists()
+                         else "vanished while the folder was read")
+                    continue
+                found.append(entry)
+    return found, skipped
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """The files :func:`scan` finds."""
+    return scan(paths)[0]
 
 
 @dataclass
@@ -86,7 +124,8 @@ def _check(path: Path, settings: Settings, seen: set[str]) -> None:
 
 def _prepare(path: Path, settings: Settings, store: ClauseStore) -> _Prepared:
     stamp = fingerprint(path, settings.max_clause_chars)
-    doc, report = read_document(path, settings.max_clause_chars)
+    doc, report = read_document(path, settings.max_clause_chars, max_bytes=int(settings.max_document_mb * 1e6))
+    report.path = str(path)
     unchanged = store.fingerprint(path.name) == stamp
     return _Prepared(doc, report, stamp, None if unchanged else store.encode(doc))
 
@@ -100,10 +139,33 @@ def ingest(
     store: ClauseStore | None = None,
     progress: Callable[[Path], None] | None = None,
 ) -> IngestResult:
-    """Ingest files (re-ingesting changed ones, skipping unchanged ones); with ``prune`` remove the rest."""
+    """Ingest files (re-ingesting changed ones, skipping unchanged ones) under the data directory's write lock.
+
+    With ``prune``, documents that were ingested from inside one of the folders given and are no longer there
+    are removed; documents from anywhere else (other folders, uploads) are kept. A path that does not exist
+    refuses the whole batch with ``prune`` (:class:`IngestPathError`, nothing changed), and is a failed report
+    line without it."""
+    paths = [Path(p) for p in paths]
+    if prune:
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise IngestPathError(
+                f"no such file or folder: {', '.join(missing)}; nothing was ingested or removed "
+                "(--prune removes the documents gone from the folders given, so every path must exist)"
+            )
     if store is None:
         store = ClauseStore(settings, embedder or make_embedder(settings))
-    files = collect_files(Path(p) for p in paths)
+    store.begin_write()
+    try:
+        return _ingest(paths, settings, store, prune, progress)
+    finally:
+        store.commit()
+
+
+def _ingest(
+    paths: list[Path], settings: Settings, store: ClauseStore, prune: bool, progress: Callable[[Path], None] | None
+) -> IngestResult:
+    files, skipped = scan(paths)
     result = IngestResult()
     seen: set[str] = set()
     jobs: list[tuple[Path, LoadError | None]] = []
@@ -131,32 +193,51 @@ def ingest(
                     raise error
                 prepared = ahead.pop(i).result()
                 report = prepared.report
+                origin = str(path.resolve())
                 if prepared.vectors is None:
                     report.status = "unchanged"
+                    if store.origin(path.name) != origin:
+                        store.set_origin(path.name, origin)
                 else:
-                    report.clauses = store.upsert(prepared.doc, prepared.stamp, prepared.vectors)
+                    log.info("writing %s", path.name)
+                    report.clauses = store.upsert(prepared.doc, prepared.stamp, prepared.vectors, origin=origin)
             except (LoadError, MetadataError, OSError) as exc:
                 report.status, report.error = "failed", str(exc)
                 log.warning("%s: %s", path, exc)
+            except Exception as exc:  # a parser bug on one odd file must not cost the rest of the batch
+                report.status, report.error = "failed", f"could not be read ({type(exc).__name__}: {exc})"
+                log.exception("%s: unexpected error", path)
             result.files.append(report)
             if progress:
                 progress(path)
+    result.files.extend(skipped)
     if prune:
+        roots = [p.resolve() for p in paths if p.is_dir()]
         for source in sorted(set(store.documents) - seen):
-            count = store.delete(source)
-            result.files.append(FileReport(path=source, status="removed", clauses=count))
-    store.commit()
+            origin = store.origin(source)
+            if origin and any(Path(origin).is_relative_to(root) for root in roots):
+                count = store.delete(source)
+                result.files.append(FileReport(path=origin, status="removed", clauses=count))
     return result
 
 
 def remove(sources: Iterable[str], settings: Settings, embedder: Embedder | None = None) -> list[FileReport]:
+    """Remove documents by name, under the write lock."""
     store = ClauseStore(settings, embedder or make_embedder(settings))
+    store.begin_write()
     reports = []
-    for source in sources:
-        name = Path(source).name
-        if name not in store.documents:
-            reports.append(FileReport(path=name, status="failed", error="not in the index"))
-            continue
-        reports.append(FileReport(path=name, status="removed", clauses=store.delete(name)))
-    store.commit()
+    try:
+        for source in sources:
+            name = Path(source).name
+            if name not in store.documents:
+                reports.append(FileReport(path=name, status="failed", error="not in the index"))
+                continue
+            reports.append(FileReport(path=name, status="removed", clauses=store.delete(name)))
+    finally:
+        store.commit()
     return reports
+
+
+def repair(settings: Settings, embedder: Embedder | None = None) -> int:
+    """Rebuild the lexical index and catalog from the vector store. Returns the clause count."""
+    return ClauseStore(settings, embedder or make_embedder(settings)).repair()

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m ingest corpus --prune --report data/ingest-report.json
+.venv/bin/python -m ingest corpus --report data/ingest-report.json
 exec .venv/bin/python -m assistant serve "$@"

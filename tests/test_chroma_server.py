@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.index.lexical import read_state
 from assistant.service import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.store import ClauseStore, Filters
@@ -98,7 +99,7 @@ def first_machine(chroma_url: str, tmp_path_factory: pytest.TempPathFactory, emb
 
 def test_ingest_and_ask_through_the_server(first_machine: Settings, embedder) -> None:
     assert not first_machine.chroma_dir.exists(), "server mode must not create an embedded Chroma directory"
-    assert (first_machine.lexical_dir / "state.json").is_file()
+    assert read_state(first_machine.lexical_dir)
     answer = Assistant(first_machine, embedder=embedder).ask(QUESTION)
     assert not answer.abstained, answer.notice
     assert cited(answer)[0] == EXPECTED
@@ -110,7 +111,7 @@ def test_another_machine_rebuilds_its_lexical_index_from_the_server(first_machin
     there_settings = machine(first_machine.chroma_url, tmp_path / "machine-b")
     there = ClauseStore(there_settings, embedder)  # an empty data dir: everything comes from the server
 
-    assert (there_settings.lexical_dir / "state.json").is_file()
+    assert read_state(there_settings.lexical_dir)
     assert set(there.catalog) == set(here.catalog)
     assert there.order == here.order
     assert set(there.documents) == set(here.documents)

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.text import is_traditional
 from assistant.types import Document
-from ingest.clean import clean, normalise_spacing
+from ingest.clean import clean, normalise_punctuation, normalise_spacing
 from ingest.documents import FileReport, read_document
 from ingest.loaders import load
 
@@ -165,3 +165,16 @@ def test_punctuation_is_made_full_width_in_chinese_context(parsed) -> None:
     first = next(c for c in doc.clauses if c.label_path == ("一", "（一）"))
     assert first.text.startswith("（一）指導思想。以鄧小平理論、“三個代表”")
     assert "," not in first.text
+
+
+def test_full_width_letters_and_digits_become_half_width_like_the_reference() -> None:
+    """The translation table gives what the per-character rule it replaced gave, for every character up to U+FFFF."""
+    every = "".join(chr(code) for code in range(0x20, 0x10000) if not 0xD800 <= code <= 0xDFFF and chr(code) not in "(),:;!?")
+
+    def reference(text: str) -> str:
+        return "".join(
+            chr(ord(ch) - 0xFEE0) if "０" <= ch <= "９" or "Ａ" <= ch <= "Ｚ" or "ａ" <= ch <= "ｚ" else ch for ch in text
+        )
+
+    assert normalise_punctuation(every) == reference(every)
+    assert normalise_punctuation("２０２１年ＡＢＣ，(一)") == "2021年ABC，（一）"

@@ -192,11 +192,13 @@ def test_bad_files_raise_a_clear_error(batch: Path, name: str, message: str) -> 
     assert message in str(err.value)
 
 
-def test_utf16_without_bom_fails_clearly(tmp_path: Path) -> None:
-    path = tmp_path / "utf16be.txt"
-    path.write_bytes(SIMPLIFIED.encode("utf-16-be"))
-    with pytest.raises(LoadError, match="binary file"):
-        read_document(path)
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_detected(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / f"{codec}.txt"
+    path.write_bytes(SIMPLIFIED.encode(codec))
+    doc, report = read_document(path)
+    assert report.encoding == codec
+    assert [c.label for c in doc.clauses] == LABELS
 
 
 def test_html_keeps_block_structure(batch: Path) -> None:
@@ -258,7 +260,7 @@ def test_batch_goes_on_past_failures(batch: Path, fresh_settings: Settings, embe
     summary = result.to_dict()["summary"]
     assert summary == {
         "files": len(EXPECTED_ERRORS) + len(GOOD) + 2, "ingested": len(GOOD), "unchanged": 0,
-        "failed": len(EXPECTED_ERRORS) + 2, "removed": 0, "clauses": len(GOOD) * len(LABELS),
+        "failed": len(EXPECTED_ERRORS) + 2, "removed": 0, "skipped": 0, "clauses": len(GOOD) * len(LABELS),
     }
 
     store = ClauseStore(fresh_settings, embedder)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.embedders import Usem3Embedder
+from assistant.index.lexical import live_generation, read_state
 from assistant.settings import Settings
 from assistant.store import ClauseStore
 from assistant.text import tokenize
@@ -73,7 +74,7 @@ def test_second_ingest_changes_nothing(index_copy: Settings, embedder: Usem3Embe
     before = ClauseStore(index_copy, embedder)
     ids_before = set(before.catalog)
     count_before = before.collection.count()
-    documents_before = json.loads((index_copy.lexical_dir / "documents.json").read_text(encoding="utf-8"))
+    documents_before = json.loads((live_generation(index_copy.lexical_dir) / "documents.json").read_text(encoding="utf-8"))
     assert count_before == len(ids_before) == len(before)
 
     result = ingest([CORPUS], index_copy, embedder=embedder)
@@ -84,7 +85,7 @@ def test_second_ingest_changes_nothing(index_copy: Settings, embedder: Usem3Embe
     assert set(after.catalog) == ids_before
     assert after.collection.count() == count_before
     assert set(after.collection.get()["ids"]) == ids_before
-    assert json.loads((index_copy.lexical_dir / "documents.json").read_text(encoding="utf-8")) == documents_before
+    assert json.loads((live_generation(index_copy.lexical_dir) / "documents.json").read_text(encoding="utf-8")) == documents_before
 
 
 def test_clause_ids_are_stable_across_parses(sample_store: ClauseStore) -> None:
@@ -141,7 +142,7 @@ def test_incremental_commit_gives_the_lexical_index_of_a_fresh_build(
     (docs_dir / f"{S002}.meta.json").write_text(json.dumps({"issuer": "骆驼刺管理委员会"}), encoding="utf-8")
     ingest([docs_dir], index_copy, embedder=embedder)
     store = ClauseStore(index_copy, embedder)
-    cached = (index_copy.lexical_dir / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
+    cached = (live_generation(index_copy.lexical_dir) / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(cached) == len(store) + 1  # a header line with the tokenizer version, then one line per clause
 
     fresh_dir = index_copy.data_dir.parent / "fresh"
@@ -160,6 +161,7 @@ def test_prune_removes_documents_no_longer_present(
     index_copy: Settings, docs_dir: Path, embedder: Usem3Embedder
 ) -> None:
     gone = read_document(CORPUS / S004)[0]
+    ingest([docs_dir], index_copy, embedder=embedder)  # the documents now come from docs_dir
     (docs_dir / S004).unlink()
 
     result = ingest([docs_dir], index_copy, prune=True, embedder=embedder)
@@ -209,6 +211,7 @@ def test_cli_prune_and_remove(
     index_copy: Settings, docs_dir: Path, embedder: Usem3Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The CLI entry point in-process (the subprocess run is tested in test_ingest_files.py)."""
+    ingest([docs_dir], index_copy, embedder=embedder)  # the documents now come from docs_dir
     (docs_dir / S002).unlink()
     data = str(index_copy.data_dir)
     report_file = docs_dir.parent / "report.json"
@@ -216,7 +219,7 @@ def test_cli_prune_and_remove(
     report = json.loads(report_file.read_text(encoding="utf-8"))
     assert report["summary"]["removed"] == 1 and report["summary"]["failed"] == 0
     assert report["summary"]["unchanged"] == 4
-    assert [d["path"] for d in report["documents"] if d["status"] == "removed"] == [S002]
+    assert [d["path"] for d in report["documents"] if d["status"] == "removed"] == [str((docs_dir / S002).resolve())]
     capsys.readouterr()
 
     # one unknown name makes the exit status 1; the known one is still removed
@@ -236,11 +239,11 @@ def test_lexical_directory_of_another_layout_is_rebuilt(index_copy: Settings, em
     """A lexical directory written by an older version (another ``format``) is rebuilt from Chroma on load,
     and a store read lazily from disk gives the same clauses and texts as the one that wrote it."""
     writer = ClauseStore(index_copy, embedder)
-    state_file = index_copy.lexical_dir / "state.json"
+    state_file = live_generation(index_copy.lexical_dir) / "state.json"
     state = json.loads(state_file.read_text())
     state["format"] = state["format"] - 1
     state_file.write_text(json.dumps(state))
-    (index_copy.lexical_dir / "catalog.npz").unlink()
+    (live_generation(index_copy.lexical_dir) / "catalog.npz").unlink()
     # documents ingested before the places they mention were recorded with them
     first = writer.collection.get(where={"doc_json": {"$ne": ""}}, include=["metadatas"])
     assert len(first["ids"]) == len(SAMPLES)
@@ -249,7 +252,7 @@ def test_lexical_directory_of_another_layout_is_rebuilt(index_copy: Settings, em
     writer.collection.update(ids=first["ids"], metadatas=older)
 
     reader = ClauseStore(index_copy, embedder)
-    assert json.loads(state_file.read_text())["format"] == state["format"] + 1
+    assert read_state(index_copy.lexical_dir)["format"] == state["format"] + 1
     reread = ClauseStore(index_copy, embedder)  # now from the rewritten files, parsed on demand
     for store in (reader, reread):
         assert store.order == writer.order

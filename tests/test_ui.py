@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AuthenticationError
-from ui_support import UNSAFE_DOC, UNSAFE_NAME, running
+from ui_support import UNSAFE_DOC, UNSAFE_NAME, ask, running, texts
 
 from assistant import ui_render as render
 from assistant.answer import ExtractiveAnswerer
@@ -27,16 +27,6 @@ NEIMENGGU = "002_35979e58988424ba.txt"
 ASK_ZHANGYE = "张掖市领导干部任职前法治能力考察测试制度由哪些单位负责？"
 
 ASK_UNSAFE = "脚本标记原样显示有什么要求？"
-
-
-def texts(chat: list[dict]) -> list[str]:
-    """The text of each chat message as returned by the API."""
-    return ["".join(part.get("text", "") for part in m["content"]) for m in chat]
-
-
-def ask(client: Client, question: str, sources=(), regions=(), years=()) -> dict:
-    chat, box, cards, picker, viewer, *_ = client.predict(question, list(sources), list(regions), list(years), api_name="/ask")
-    return {"chat": chat, "box": box, "cards": cards, "picker": picker, "viewer": viewer}
 
 
 def assert_shown_as_text(html: str, *escaped: str) -> None:
@@ -110,8 +100,10 @@ def test_login_pairs_come_from_settings() -> None:
     assert parse_auth("admin:s3cret, reader:pw:with:colons") == [("admin", "s3cret"), ("reader", "pw:with:colons")]
     with pytest.raises(SettingsError):
         parse_auth("no-password")
-    options = launch_options(load_settings(env={}, host="0.0.0.0", port=8123, auth="a:b"))
-    assert (options["server_name"], options["server_port"], options["auth"]) == ("0.0.0.0", 8123, [("a", "b")])
+    options = launch_options(load_settings(env={}, host="0.0.0.0", port=8123, auth="a:b", max_upload_mb=1.5))
+    assert (options["server_name"], options["server_port"], options["max_file_size"]) == ("0.0.0.0", 8123, 1_500_000)
+    assert options["auth"]("a", "b") and not options["auth"]("a", "x") and not options["auth"]("b", "b")
+    assert launch_options(load_settings(env={}))["auth"] is None
 
 
 # ------------------------------------------------------------------ the running app
@@ -249,7 +241,8 @@ def test_upload_reports_bad_files_and_adds_the_good_one(uploaded) -> None:
     assert [row[0] for row in uploaded["table"]["data"]] == [UNSAFE_NAME]
     assert uploaded["table"]["data"][0][2] == "青政发〔2024〕1号"
     uploads = uploaded["settings"].data_dir / "uploads"
-    assert sorted(p.name for p in uploads.iterdir()) == sorted([UNSAFE_NAME, "empty.txt", "binary.txt"])
+    assert sorted(p.name for p in uploads.iterdir()) == [".owners.json", UNSAFE_NAME]  # failed uploads are deleted
+    assert "文件未保存" in html
     fresh = Client(uploaded["url"], verbose=False).predict(api_name="/documents")[0]
     assert [row[0] for row in fresh["data"]] == [UNSAFE_NAME]
 

@@ -6,6 +6,8 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from gradio_client import Client
+
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.ui import build_app, launch_options
@@ -26,6 +28,16 @@ UNSAFE_DOC = """青禾市人民政府关于做好文件安全显示工作的通�
 """
 
 
+def texts(chat: list[dict]) -> list[str]:
+    """The text of each chat message as returned by the API."""
+    return ["".join(part.get("text", "") for part in m["content"]) for m in chat]
+
+
+def ask(client: Client, question: str, sources=(), regions=(), years=()) -> dict:
+    chat, box, cards, picker, viewer, *_ = client.predict(question, list(sources), list(regions), list(years), api_name="/ask")
+    return {"chat": chat, "box": box, "cards": cards, "picker": picker, "viewer": viewer}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,10 +45,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(settings: Settings, assistant: Assistant | None = None, **build) -> Iterator[str]:
-    """The app of ``settings`` served on a free local port for the duration of the block; yields its URL."""
+def running(
+    settings: Settings, assistant: Assistant | None = None, *, launch: dict | None = None, **build
+) -> Iterator[str]:
+    """The app of ``settings`` served on a free local port for the duration of the block; yields its URL.
+
+    ``launch`` overrides options of :func:`launch_options`."""
     app = build_app(settings, assistant, **build)
-    options = {**launch_options(settings), "server_name": "127.0.0.1", "server_port": free_port()}
+    options = {**launch_options(settings), **(launch or {}), "server_name": "127.0.0.1", "server_port": free_port()}
     app.launch(**options, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{options['server_port']}/"
