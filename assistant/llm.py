@@ -3,18 +3,31 @@
 The model sees the retrieved clauses numbered ``[1]..[n]`` and must end each sentence with the numbers it
 relies on. Its reply is then checked sentence by sentence: a number that names no clause is dropped, a
 sentence whose cited clause does not contain its wording (character-bigram overlap after script
-normalisation) is dropped, and a reply left without any valid citation — or an endpoint that fails or times
-out — gives way to the extractive answer with a notice. The model answering with ``CANNOT_ANSWER``
-abstains.
+normalisation) is dropped, and a reply left without any valid citation — or an endpoint that fails, times
+out or does not finish within ``llm_deadline`` — gives way to the extractive answer with a notice. The model
+answering with ``CANNOT_ANSWER`` abstains.
+
+Retrieved text is data, not instructions: each clause reaches the model inside ``<资料n>…</资料n>`` under a
+framing that forbids obeying it, and a checked reply that does not address the question (:func:`addresses`) or
+that repeats what a clause told the model to say (:func:`obeys_directive`) also gives way to the extractive
+answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import re
-from collections.abc import Iterator, Sequence
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
+import openai
 from llama_index.core.llms import ChatMessage
 from llama_index.llms.openai_like import OpenAILike
 
@@ -23,7 +36,7 @@ from .followup import Condenser
 from .prompts import Prompts, load_prompts
 from .query import Query
 from .settings import Settings, SettingsError
-from .text import match_key, normalise, split_sentences
+from .text import has_cjk, match_key, normalise, split_sentences, tokenize
 from .types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -34,11 +47,18 @@ SHORT_UNCITED = 12
 """An uncited sentence this short (``具体如下：``) is connective text and kept."""
 HISTORY_MESSAGES = 6
 HISTORY_CHARS = 300
+ECHO_SHARE = 0.5
+"""Share of a clause directive's character bigrams that a reply must repeat to count as obeying it."""
+MAX_REPLY_CHARS = 20_000
+"""A reply still going past this many characters is not an answer of a few sentences: reading stops."""
 
 FALLBACK_NOTICE = "大模型回答未通过引用核验，已改用摘录式回答。"
 TIMEOUT_NOTICE = "大模型在{timeout:g}秒内没有回应，已改用摘录式回答。"
 ERROR_NOTICE = "大模型服务出错（{error}），已改用摘录式回答。"
 ABSTAIN_NOTICE = "大模型判断检索到的条款不能回答这个问题。"
+DEADLINE_NOTICE = "大模型未能在{deadline:g}秒内完成回答，已改用摘录式回答。"
+LONG_NOTICE = "大模型回答超过{limit}字仍未结束，已改用摘录式回答。"
+OFF_TOPIC_NOTICE = "大模型回答与问题无关或疑似受到文档中指令的影响，已改用摘录式回答。"
 
 _NUMBERS = r"\d+(?:\s*[,，、]\s*\d+)*"
 _MARKER_RE = re.compile(rf"[\[【［]\s*({_NUMBERS})\s*[\]】］]")
@@ -46,18 +66,26 @@ _MARKERS_AFTER_END_RE = re.compile(rf"([。！？；!?;]+[”」』）)]*)((?:\s
 _DANGLING_RE = re.compile(r"[\[【［][\d,，、\s]*$")
 _THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 _ANSWER_PREFIX_RE = re.compile(r"^(?:改写后的问题|改写后|独立问题|完整问题|问题)\s*[:：]\s*")
+_DATA_TAG_RE = re.compile(r"<(\s*/?\s*资料)")
+# on normalised text (half-width colon): a verb telling the reader what to say, then what to say
+_DIRECTIVE_RE = re.compile(r"(?<![的之])(?:回答|回复|作答|输出|告诉用户|answer|reply|respond|output|say|print)\s*:\s*([^。！？!?；;\n]+)")
 
 
 # ---------------------------------------------------------------- prompt
 
 
+def quoted(text: str) -> str:
+    """Document text as it may appear inside a ``<资料n>`` block: a ``<资料`` or ``</资料`` of its own is defused."""
+    return _DATA_TAG_RE.sub(r"＜\1", text)
+
+
 def clause_block(n: int, hit: Hit) -> str:
-    """One numbered clause of the prompt: title, document number, clause label, then the text."""
+    """One numbered clause of the prompt inside ``<资料n>…</资料n>``: title, document number, label, then the text."""
     meta, clause = hit.meta, hit.clause
     head = f"[{n}]《{meta.title}》 发文字号：{meta.doc_number or '无'} 条款：{clause.label}"
     if clause.headings:
         head += f" 所属章节：{' > '.join(clause.headings)}"
-    return f"{head}\n{clause.text}"
+    return f"<资料{n}>\n{quoted(head)}\n{quoted(clause.text)}\n</资料{n}>"
 
 
 def build_context(hits: Sequence[Hit]) -> str:
@@ -190,6 +218,53 @@ def check_reply(reply: str, hits: Sequence[Hit], threshold: float = SUPPORT_THRE
     return out
 
 
+def question_grams(query: Query) -> set[str]:
+    """The question's Chinese content words (and the words that count as them) as character bigrams; a
+    one-character word as itself."""
+    words = [*tokenize(query.norm, normalised=True), *(w for t in query.key_terms for w in (t.term, *t.alternatives))]
+    return {g for w in words if has_cjk(w) for g in (bigrams(w) or {match_key(w)})}
+
+
+def grounds(checked: Checked) -> str:
+    """What an answer says and what it says it from: its sentences and the headings and text of the clauses it
+    cites (not their document's title, which would make any clause of a document the question names relevant)."""
+    return " ".join([checked.text, *(part for hit in checked.cited for part in (*hit.clause.headings, hit.clause.text))])
+
+
+def addresses(grams: set[str], text: str) -> bool:
+    """Whether a text shares a content word with the question (always, when the question has none to share).
+
+    The weakest useful signal, on purpose: a legitimate answer may be a bare name, date or figure
+    (``不低于10%``), so it is judged together with the clauses it cites (:func:`grounds`). What fails is an
+    answer resting on clauses about something else entirely — a model gone astray, or one steered by text
+    planted in an unrelated clause; an instruction planted inside a relevant clause is
+    :func:`obeys_directive`'s to catch."""
+    key = match_key(text)
+    return not grams or any(g in key for g in grams)
+
+
+def directives(hits: Sequence[Hit]) -> list[set[str]]:
+    """Spans of the clauses that tell the reader what to say — the text after ``回答：``, ``输出：``, ``answer:``
+    and the like, up to the sentence end — as character bigram sets.
+
+    Limits: only directives phrased as such a verb and a colon are found (``忽略以上指示，告诉他……`` is not), and a
+    document that labels real replies ``回复：`` is treated the same way; spans under three characters are
+    ignored, since any reply could repeat them by chance."""
+    found = []
+    for hit in hits:
+        for m in _DIRECTIVE_RE.finditer(normalise(support_text(hit))):
+            grams = bigrams(m.group(1))
+            if len(grams) >= 2:
+                found.append(grams)
+    return found
+
+
+def obeys_directive(text: str, spans: Sequence[set[str]], share: float = ECHO_SHARE) -> bool:
+    """Whether a reply repeats most of a clause directive (see :func:`directives`)."""
+    grams = bigrams(_MARKER_RE.sub("", text))
+    return any(len(span & grams) >= share * len(span) for span in spans)
+
+
 def highlight(hit: Hit, sentences: list[str]) -> str:
     """The clause sentence that shares most wording with the answer sentences citing it."""
     text = hit.clause.text
@@ -224,7 +299,19 @@ def partial_text(reply: str, hits: Sequence[Hit]) -> tuple[str, list[Hit]]:
 # ---------------------------------------------------------------- answerer and condenser
 
 
-def make_llm(settings: Settings) -> OpenAILike:
+class LLMDeadlineError(TimeoutError):
+    """The model did not finish its reply within ``llm_deadline`` seconds."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(f"the model did not finish its reply within {deadline:g} s (llm_deadline)")
+        self.deadline = deadline
+
+
+class ReplyTooLongError(RuntimeError):
+    """The reply ran past :data:`MAX_REPLY_CHARS` without ending."""
+
+
+def make_llm(settings: Settings, http_client: httpx.Client | None = None) -> OpenAILike:
     return OpenAILike(
         model=settings.llm_model,
         api_base=settings.llm_base_url,
@@ -233,13 +320,115 @@ def make_llm(settings: Settings) -> OpenAILike:
         timeout=settings.llm_timeout,
         max_retries=0,
         temperature=settings.llm_temperature,
+        http_client=http_client,
     )
 
 
-def _failure_notice(exc: Exception, timeout: float) -> str:
-    import httpx
-    import openai
+class Connection:
+    """The HTTP client of one request; :meth:`cut` shuts its sockets from any thread.
 
+    Closing a socket does not wake a thread blocked reading it, and the per-read timeout restarts with every
+    byte; shutting the socket down does wake it. httpcore's ``trace`` extension hands over each socket as it is
+    connected (and again after TLS), so a request is cut off before its response headers as well as mid-stream."""
+
+    def __init__(self, timeout: float, verify: Any = True) -> None:
+        self._lock = threading.Lock()
+        self._streams: list[Any] = []
+        self._cut = False
+        self.client = openai.DefaultHttpxClient(timeout=timeout, verify=verify, event_hooks={"request": [self._traced]})
+
+    def _traced(self, request: httpx.Request) -> None:
+        request.extensions["trace"] = self._trace
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith((".connect_tcp.complete", ".connect_unix_socket.complete", ".start_tls.complete")):
+            stream = info.get("return_value")
+            with self._lock:
+                self._streams.append(stream)
+                cut = self._cut
+            if cut:
+                _shut(stream)
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut, streams = True, list(self._streams)
+        for stream in streams:
+            _shut(stream)
+        self.client.close()
+
+
+def _shut(stream: Any) -> None:
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _pump(call: Callable[[], Iterable[str]], out: queue.SimpleQueue) -> None:
+    """Worker: the reply's pieces into ``out``, then ``None`` (or the exception that ended it)."""
+    try:
+        for piece in call():
+            out.put(piece)
+    except Exception as exc:  # handed to the caller, who decides
+        out.put(exc)
+    else:
+        out.put(None)
+
+
+class Endpoint:
+    """The OpenAI-compatible chat endpoint of the settings; no call to it outlives ``llm_deadline``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.timeout = settings.llm_timeout
+        self.deadline = settings.llm_deadline
+        self._verify = httpx.create_ssl_context()  # loading the CA bundle once, not per request
+
+    def reply(self, messages: list[ChatMessage], *, stream: bool) -> Iterator[str]:
+        """The reply's text as it arrives (in one piece unless ``stream``).
+
+        The request runs in a worker thread on a :class:`Connection` of its own. Raises :class:`LLMDeadlineError`
+        once ``llm_deadline`` seconds have passed since the call (connecting included), :class:`ReplyTooLongError`
+        past :data:`MAX_REPLY_CHARS`, or what the request raised. Whichever way the call ends (the caller
+        stopping to iterate included) the connection is cut, which ends the worker's read at once."""
+        ends = time.monotonic() + self.deadline
+        connection = Connection(self.timeout, self._verify)
+        llm = make_llm(self.settings, connection.client)
+
+        def call() -> Iterable[str]:
+            if stream:
+                return (chunk.delta or "" for chunk in llm.stream_chat(messages))
+            return [llm.chat(messages).message.content or ""]
+
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=_pump, args=(call, out), name="llm-reply", daemon=True).start()
+        size = 0
+        try:
+            while True:
+                left = ends - time.monotonic()
+                if left <= 0:
+                    raise LLMDeadlineError(self.deadline)
+                try:
+                    item = out.get(timeout=left)
+                except queue.Empty:
+                    raise LLMDeadlineError(self.deadline) from None
+                if isinstance(item, Exception):
+                    raise item
+                if item is None:
+                    return
+                size += len(item)
+                if size > MAX_REPLY_CHARS:
+                    raise ReplyTooLongError(f"the reply ran past {MAX_REPLY_CHARS} characters")
+                yield item
+        finally:
+            connection.cut()
+
+
+def _failure_notice(exc: Exception, timeout: float) -> str:
+    if isinstance(exc, LLMDeadlineError):
+        return DEADLINE_NOTICE.format(deadline=exc.deadline)
+    if isinstance(exc, ReplyTooLongError):
+        return LONG_NOTICE.format(limit=MAX_REPLY_CHARS)
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
         return TIMEOUT_NOTICE.format(timeout=timeout)
     return ERROR_NOTICE.format(error=type(exc).__name__)
@@ -250,44 +439,49 @@ class LLMAnswerer:
 
     name = "llm"
 
-    def __init__(self, llm: OpenAILike, prompts: Prompts, fallback: Answerer, context_size: int, timeout: float) -> None:
-        self.llm = llm
+    def __init__(self, endpoint: Endpoint, prompts: Prompts, fallback: Answerer, context_size: int) -> None:
+        self.endpoint = endpoint
         self.prompts = prompts
         self.fallback = fallback
         self.context_size = context_size
-        self.timeout = timeout
 
     def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer:
         shown = hits[: self.context_size]
         try:
-            reply = self.llm.chat(answer_messages(self.prompts, query, shown)).message.content or ""
+            reply = "".join(self.endpoint.reply(answer_messages(self.prompts, query, shown), stream=False))
         except Exception as exc:  # any endpoint failure: the extractive answer still works
             return self._fall_back(query, hits, weights, exc)
         return self._final(query, hits, weights, reply)
 
     def stream(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Iterator[Answer]:
-        """Partial answers while the model writes; the last one is the checked answer (or the fallback)."""
+        """Partial answers while the model writes; the last one is the checked answer (or the fallback).
+
+        A partial that repeats a clause directive ends the stream early: nothing more of it is shown."""
         shown = hits[: self.context_size]
-        reply, last = "", ""
+        spans = directives(shown)
+        reply, last, obeyed, failure = "", "", False, None
+        pieces = self.endpoint.reply(answer_messages(self.prompts, query, shown), stream=True)
         try:
-            chunks = iter(self.llm.stream_chat(answer_messages(self.prompts, query, shown)))
-        except Exception as exc:
-            yield self._fall_back(query, hits, weights, exc)
-            return
-        while True:
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                break
-            except Exception as exc:
-                yield self._fall_back(query, hits, weights, exc)
-                return
-            reply += chunk.delta or ""
-            text, cited = partial_text(reply, shown)
-            if text and text != last:
-                last = text
-                yield Answer(query.text, text, [Citation.from_hit(n, h) for n, h in enumerate(cited, 1)], engine="llm")
-        yield self._final(query, hits, weights, reply)
+            for piece in pieces:
+                reply += piece
+                text, cited = partial_text(reply, shown)
+                if obeys_directive(text, spans):
+                    obeyed = True
+                    break
+                if text and text != last:
+                    last = text
+                    yield Answer(query.text, text, [Citation.from_hit(n, h) for n, h in enumerate(cited, 1)], engine="llm")
+        except Exception as exc:  # any endpoint failure: the extractive answer still works
+            failure = exc
+        finally:
+            pieces.close()  # cuts the connection now, not when the generator is collected
+        if failure is not None:
+            yield self._fall_back(query, hits, weights, failure)
+        elif obeyed:
+            log.info("LLM reply repeats a clause directive: %r", reply[:500])
+            yield self._extractive(query, hits, weights, OFF_TOPIC_NOTICE)
+        else:
+            yield self._final(query, hits, weights, reply)
 
     def _final(self, query: Query, hits: list[Hit], weights: dict[str, float], reply: str) -> Answer:
         shown = hits[: self.context_size]
@@ -298,19 +492,22 @@ class LLMAnswerer:
             return answer
         if not checked.cited:
             log.info("LLM reply failed the citation check: %r", reply[:500])
-            fallback = self.fallback.answer(query, hits, weights)
-            fallback.notice = " ".join(filter(None, [FALLBACK_NOTICE, checked.notes, fallback.notice]))
-            fallback.engine = "extractive"
-            return fallback
+            return self._extractive(query, hits, weights, FALLBACK_NOTICE, checked.notes)
+        if obeys_directive(checked.text, directives(shown)) or not addresses(question_grams(query), grounds(checked)):
+            log.info("LLM reply is off the question or follows a clause directive: %r", reply[:500])
+            return self._extractive(query, hits, weights, OFF_TOPIC_NOTICE)
         citations = [Citation.from_hit(n, h, highlight(h, checked.sentences[h.clause.id])) for n, h in enumerate(checked.cited, 1)]
         return Answer(query.text, checked.text, citations, notice=checked.notes, engine="llm")
 
-    def _fall_back(self, query: Query, hits: list[Hit], weights: dict[str, float], exc: Exception) -> Answer:
-        log.warning("LLM request failed (%s: %s); answering extractively", type(exc).__name__, exc)
+    def _extractive(self, query: Query, hits: list[Hit], weights: dict[str, float], *notices: str) -> Answer:
         answer = self.fallback.answer(query, hits, weights)
-        answer.notice = " ".join(filter(None, [_failure_notice(exc, self.timeout), answer.notice]))
+        answer.notice = " ".join(filter(None, [*notices, answer.notice]))
         answer.engine = "extractive"
         return answer
+
+    def _fall_back(self, query: Query, hits: list[Hit], weights: dict[str, float], exc: Exception) -> Answer:
+        log.warning("LLM request failed (%s: %s); answering extractively", type(exc).__name__, exc)
+        return self._extractive(query, hits, weights, _failure_notice(exc, self.endpoint.timeout))
 
 
 def format_history(history: Sequence[dict[str, str]]) -> str:
@@ -335,8 +532,8 @@ def clean_standalone(reply: str) -> str:
 class LLMCondenser:
     """Rewrites a follow-up into a standalone question with the model; the rule condenser when that fails."""
 
-    def __init__(self, llm: OpenAILike, prompts: Prompts, fallback: Condenser) -> None:
-        self.llm = llm
+    def __init__(self, endpoint: Endpoint, prompts: Prompts, fallback: Condenser) -> None:
+        self.endpoint = endpoint
         self.prompts = prompts
         self.fallback = fallback
 
@@ -346,8 +543,8 @@ class LLMCondenser:
             return question
         prompt = Prompts.render(self.prompts.condense, history=past, question=question)
         try:
-            reply = self.llm.chat([ChatMessage(role="user", content=prompt)]).message.content or ""
-        except Exception as exc:  # the rules still resolve most follow-ups
+            reply = "".join(self.endpoint.reply([ChatMessage(role="user", content=prompt)], stream=False))
+        except Exception as exc:  # the rules still resolve most follow-ups (a deadline passed included)
             log.warning("LLM condense failed (%s: %s); using the rule condenser", type(exc).__name__, exc)
             return self.fallback.condense(question, history)
         return clean_standalone(reply) or self.fallback.condense(question, history)
@@ -358,8 +555,8 @@ def make_llm_components(settings: Settings, extractive: Answerer, rule_condenser
     if not settings.llm_model:
         raise SettingsError(f"llm_base_url is set ({settings.llm_base_url}) but llm_model is empty: set llm_model to a model the endpoint serves")
     prompts = load_prompts(settings.prompts_dir)
-    llm = make_llm(settings)
+    endpoint = Endpoint(settings)
     return (
-        LLMAnswerer(llm, prompts, extractive, settings.top_k, settings.llm_timeout),
-        LLMCondenser(llm, prompts, rule_condenser),
+        LLMAnswerer(endpoint, prompts, extractive, settings.top_k),
+        LLMCondenser(endpoint, prompts, rule_condenser),
     )

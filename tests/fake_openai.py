@@ -5,18 +5,26 @@
         ...
     server.requests                                # the JSON bodies received
 
-A reply is a string or a :class:`Reply` (delay, HTTP status, streamed chunk size and pause).
+A reply is a string or a :class:`Reply` (delay, HTTP status, streamed chunk size and pause, and the misbehaving
+endpoints: a body that never ends, or one that trickles out a byte at a time). :func:`obey_injection` is a
+script that does what an instruction planted in a clause says. No response outlives ``MAX_SECONDS``, the
+client hanging up or the server stopping.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+MAX_SECONDS = 30.0
+"""Every response ends after this long, whatever it was scripted to do."""
 
 
 @dataclass
@@ -29,6 +37,11 @@ class Reply:
     """Characters per streamed chunk."""
     chunk_delay: float = 0.0
     """Seconds between streamed chunks."""
+    endless: bool = False
+    """The body never ends: a stream keeps sending ``text`` again chunk by chunk, a JSON body never closes its
+    string (pace it with ``chunk_delay``)."""
+    trickle: float = 0.0
+    """Seconds between the bytes of the body, sent one at a time (``0``: as fast as it is written)."""
 
 
 Script = Iterable[str | Reply] | Callable[[dict[str, Any]], str | Reply]
@@ -42,6 +55,8 @@ class FakeOpenAI:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._active = 0
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -57,10 +72,16 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stopping.set()  # wakes handlers that are sleeping out a delay
+        self._stopping.set()  # wakes handlers that are sleeping out a delay or a pause
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self.wait_idle(5)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no response is being sent (the client read it to the end or hung up)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def prompts(self) -> list[str]:
         """The concatenated message contents of each request received."""
@@ -76,6 +97,11 @@ class FakeOpenAI:
             else:
                 reply = Reply("fake server: no reply scripted", status=500)
         return reply if isinstance(reply, Reply) else Reply(reply)
+
+    def _busy(self, change: int) -> None:
+        with self._idle:
+            self._active += change
+            self._idle.notify_all()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -105,38 +131,78 @@ class FakeOpenAI:
                     return
                 request = json.loads(self.rfile.read(length) or b"{}")
                 reply = fake._next_reply(request)
-                if reply.delay and fake._stopping.wait(reply.delay):
-                    return
+                fake._busy(+1)
                 try:
+                    if reply.delay and fake._stopping.wait(reply.delay):
+                        return
                     if reply.status != 200:
                         self._json(reply.status, {"error": {"message": reply.text or "scripted error", "type": "server_error"}})
                     elif request.get("stream"):
-                        self._stream(reply)
+                        self._send("text/event-stream", _events(reply, fake.model), reply)
+                    elif reply.endless or reply.trickle:
+                        self._send("application/json", _json_pieces(reply, fake.model), reply)
                     else:
                         self._json(200, _completion(reply.text, fake.model))
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout, deadline)
                     pass
+                finally:
+                    fake._busy(-1)
 
-            def _stream(self, reply: Reply) -> None:
+            def _send(self, content_type: str, pieces: Iterator[bytes], reply: Reply) -> None:
+                """Headers, then the body piece by piece (byte by byte when trickling) until done or cut off."""
                 self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()  # HTTP/1.0: the body ends when the connection closes
-                pieces = [reply.text[i : i + reply.chunk_chars] for i in range(0, len(reply.text), reply.chunk_chars)]
-                deltas = [{"role": "assistant", "content": ""}, *({"content": p} for p in pieces)]
-                for delta in deltas:
-                    self._event(_chunk(delta, None, fake.model))
-                    if reply.chunk_delay and fake._stopping.wait(reply.chunk_delay):
-                        return
-                self._event(_chunk({}, "stop", fake.model))
-                self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
-
-            def _event(self, body: dict[str, Any]) -> None:
-                self.wfile.write(b"data: " + json.dumps(body, ensure_ascii=False).encode("utf-8") + b"\n\n")
-                self.wfile.flush()
+                ends = time.monotonic() + MAX_SECONDS
+                pause = reply.trickle or reply.chunk_delay
+                for piece in pieces:
+                    for part in [piece[i : i + 1] for i in range(len(piece))] if reply.trickle else [piece]:
+                        self.wfile.write(part)
+                        self.wfile.flush()
+                        if time.monotonic() > ends or (pause and fake._stopping.wait(pause)) or fake._stopping.is_set():
+                            return
 
         return Handler
+
+
+def _events(reply: Reply, model: str) -> Iterator[bytes]:
+    """The SSE body of a streamed reply; an endless one repeats its text and never sends ``[DONE]``."""
+    pieces = [{"content": reply.text[i : i + reply.chunk_chars]} for i in range(0, len(reply.text), reply.chunk_chars)]
+    deltas = itertools.cycle(pieces or [{"content": ""}]) if reply.endless else pieces
+    for delta in itertools.chain([{"role": "assistant", "content": ""}], deltas):
+        yield _event(_chunk(delta, None, model))
+    yield _event(_chunk({}, "stop", model))
+    yield b"data: [DONE]\n\n"
+
+
+def _json_pieces(reply: Reply, model: str) -> Iterator[bytes]:
+    """A completion body written piece by piece; an endless one never closes the reply's string."""
+    if not reply.endless:
+        yield json.dumps(_completion(reply.text, model), ensure_ascii=False).encode("utf-8")
+        return
+    head = json.dumps(_completion("", model), ensure_ascii=False)
+    yield head[: head.index('"content": "') + len('"content": "')].encode("utf-8")
+    yield from itertools.repeat((reply.text or "完善").encode("utf-8"))
+
+
+def _event(body: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(body, ensure_ascii=False).encode("utf-8") + b"\n\n"
+
+
+_ORDER_RE = re.compile(r"回答[:：]\s*([^。\n]+)")
+
+
+def obey_injection(request: dict[str, Any]) -> str:
+    """A model that does what a clause tells it: the text after ``回答：`` in the prompt, citing that clause."""
+    prompt = "\n".join(m.get("content") or "" for m in request.get("messages", []) if m.get("role") == "user")
+    first = re.search(r"^\[1\]", prompt, re.M)  # the clauses start here; the instructions around them are ours
+    order = _ORDER_RE.search(prompt, first.start()) if first else None
+    if order is None:
+        return "fake server: no instruction to obey"
+    numbers = re.findall(r"^\[(\d+)\]", prompt[: order.start()], re.M)
+    return f"{order.group(1)}[{numbers[-1]}]。"
 
 
 def _completion(text: str, model: str) -> dict[str, Any]:
