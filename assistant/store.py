@@ -129,7 +129,7 @@ class ClauseStore:
         self.order: list[str] = snap.order
         self.catalog: Catalog = snap.catalog
         self._bm25 = snap.bm25
-        self._meta = {s: DocumentMeta(**d["meta"]) for s, d in self.documents.items()}
+        self._meta = {s: DocumentMeta.from_dict(d["meta"]) for s, d in self.documents.items()}
         self._build_arrays(snap.src, snap.frame)
         self.__dict__.pop("_df_cache", None)
 
@@ -205,7 +205,7 @@ class ClauseStore:
             if found.get(source, 0) < record.get("stored", 0):
                 log.warning("%s lost clauses in an interrupted write; the next ingest writes it again", source)
                 record["fingerprint"] = ""
-        metas = {s: DocumentMeta(**d["meta"]) for s, d in documents.items()}
+        metas = {s: DocumentMeta.from_dict(d["meta"]) for s, d in documents.items()}
         order = sorted(catalog, key=lambda i: (catalog[i].source, catalog[i].start, catalog[i].part))
         target = Path(tempfile.mkdtemp(prefix="policyqa-lexical-")) if private else self.lexical_dir
         state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
@@ -497,14 +497,21 @@ def _places_record(record: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def drop_index(settings: Settings) -> None:
-    """Delete the collection and the lexical index of these settings (to rebuild with another embedder)."""
+    """Delete the collection and the lexical index of these settings (to rebuild with another embedder, or after
+    damage): the embedded store's folder is removed whole, so even a store Chroma cannot open goes."""
     lock = WriteLock(settings.data_dir / "write.lock") if settings.data_dir.is_dir() else None
     if lock is not None:
         lock.acquire()
     try:
-        client = chroma_client(settings) if settings.chroma_url or settings.chroma_dir.is_dir() else None
-        if client is not None and settings.collection in [c.name for c in client.list_collections()]:
-            client.delete_collection(settings.collection)
+        if settings.chroma_url:
+            client = chroma_client(settings)
+            if settings.collection in [c.name for c in client.list_collections()]:
+                client.delete_collection(settings.collection)
+        elif settings.chroma_dir.is_dir():
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            shutil.rmtree(settings.chroma_dir)
+            SharedSystemClient.clear_system_cache()  # this process's open copy of the removed store
         shutil.rmtree(settings.lexical_dir, ignore_errors=True)
     finally:
         if lock is not None:

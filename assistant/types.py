@@ -31,6 +31,18 @@ class DocumentMeta:
     period: str = ""
     script: str = "simplified"
     """``traditional`` or ``simplified``: the script the document is written in."""
+    effective: str = ""
+    """ISO date the document takes effect (施行), where it says."""
+    status: str = ""
+    """``现行有效``, ``已修订``, ``已废止`` or ``失效`` where the text or its header says so; empty = not stated."""
+    history: tuple[str, ...] = ()
+    """The adoption, promulgation and amendment lines (公布 / 通过 / 修正 / 修订), as written."""
+    region_code: str = ""
+    """Administrative division code (adcode) of ``region``, from the gazetteer."""
+    region_path: tuple[str, ...] = ()
+    """The region and the divisions containing it, outermost first (湖南省, 湘西土家族苗族自治州, 吉首市)."""
+    period_end: str = ""
+    """ISO date a plan's period ends (the end of ``period``)."""
 
     @property
     def year(self) -> int:
@@ -39,6 +51,13 @@ class DocumentMeta:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentMeta:
+        """The inverse of :meth:`to_dict` (JSON lists back to tuples; unknown keys of newer records ignored)."""
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,8 @@ class Clause:
     deadlines: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     """Quality flags such as ``mis-decoded``."""
+    fields: tuple[tuple[str, str], ...] = ()
+    """Structured fields of a table row (``("牵头单位", "市司法局")``, ``("完成时限", "2024年底前")`` …)."""
 
     @property
     def label(self) -> str:

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ingest", description="Ingest policy documents into the clause index.")
     p.add_argument(
         "paths", nargs="+", type=Path,
-        help="files or folders; 'remove NAME...' deletes documents; 'repair' rebuilds the lexical index from the vectors",
+        help="files or folders; 'remove NAME...' deletes documents; 'repair' rebuilds the lexical index from the "
+        "vectors; 'inspect FILE...' shows what ingest would make of files, writing nothing",
     )
     p.add_argument("--data-dir", type=Path, help="index location (default from settings)")
     p.add_argument("--config", type=Path, help="settings TOML file")
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true",
                    help="remove indexed documents that came from the folders given and are no longer there")
     p.add_argument("--rebuild", action="store_true", help="drop the index first (e.g. after changing the embedder)")
+    p.add_argument("--json", action="store_true", help="with 'inspect': print JSON (one object per file, a list for several)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     try:
         settings = load_settings(args.config, data_dir=args.data_dir, embedder=args.embedder, chroma_url=args.chroma_url)
+        if str(args.paths[0]) == "inspect":
+            return _inspect(args.paths[1:], settings, args.json, console)
         if str(args.paths[0]) == "remove":
             reports = remove([str(p) for p in args.paths[1:]], settings)
             for r in reports:
@@ -92,6 +96,36 @@ def main(argv: list[str] | None = None) -> int:
         args.report.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         console.print(f"report written to {args.report}")
     return 1 if result.failed else 0
+
+
+def _inspect(paths: list[Path], settings, as_json: bool, console: Console) -> int:
+    from .inspect import inspect_file
+
+    if not paths:
+        raise ValueError("inspect needs at least one file: python -m ingest inspect FILE... [--json]")
+    results = [inspect_file(path, settings) for path in paths]
+    if as_json:
+        print(json.dumps(results[0] if len(results) == 1 else results, ensure_ascii=False, indent=2))
+    else:
+        out = Console(soft_wrap=True)
+        for result in results:
+            if "error" in result:
+                out.print(f"[bold]{escape(result['path'])}[/bold]: [red]{escape(result['error'])}[/red]")
+                continue
+            meta = result["metadata"]
+            out.print(f"[bold]{escape(result['path'])}[/bold] 《{escape(meta['title'])}》{escape(meta['doc_number'])} "
+                      f"{escape(meta['doc_type'])} {escape(meta['issuer'])} · {len(result['clauses'])} records · "
+                      f"coverage {result['coverage']:.1%}")
+            for clause in result["clauses"]:
+                chain = " › ".join(clause["headings"])
+                text = clause["text"].replace("\n", " ")
+                out.print(f"  {escape(clause['label'])} [dim]{escape(clause['kind'])} {clause['start']}–{clause['end']}"
+                          f"{' · ' + escape(chain) if chain else ''}[/dim] {escape(text[:80])}{'…' if len(text) > 80 else ''}")
+            for warning in result["warnings"]:
+                out.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
+            for span in result["uncovered"]:
+                out.print(f"  [yellow]not in any record[/yellow] {span['start']}–{span['end']}: {escape(str(span['text']))}")
+    return 1 if any("error" in r for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from assistant.types import Document
 
 from .clauses import parse_clauses
 from .clean import clean
+from .coverage import coverage
 from .loaders import LoadError, load, read_file
 from .metadata import apply_sidecar, extract_metadata, sidecar_path
 
@@ -20,6 +21,8 @@ class FileReport:
     """What ingestion did to one file; serialised into the ``--report`` JSON."""
 
     path: str
+    source: str = ""
+    """The document's identifier (its path inside the folder ingested, or its file name)."""
     status: str = "ok"
     """``ok``, ``unchanged``, ``failed`` or ``removed``."""
     error: str = ""
@@ -32,6 +35,10 @@ class FileReport:
     flagged_lines: list[dict[str, Any]] = field(default_factory=list)
     unattached_lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    coverage: float = 0.0
+    """Share of the cleaned text (non-space characters) that lies in clause records."""
+    uncovered: list[dict[str, Any]] = field(default_factory=list)
+    """The spans of cleaned text in no clause record: ``start``, ``end`` and a preview."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,21 +54,25 @@ def fingerprint(path: Path, max_chars: int) -> str:
     return digest.hexdigest()
 
 
-def read_document(path: Path, max_chars: int = 360, max_bytes: int | None = None) -> tuple[Document, FileReport]:
+def read_document(
+    path: Path, max_chars: int = 360, max_bytes: int | None = None, source: str | None = None
+) -> tuple[Document, FileReport]:
     """Load, clean, parse and describe one file. Raises ``LoadError`` or ``MetadataError`` for bad input.
 
-    ``max_bytes`` bounds the file's size and a .docx's unpacked size (None: no limit).
+    ``max_bytes`` bounds the file's size and a .docx's unpacked size (None: no limit). ``source`` identifies the
+    document (its path relative to the folder ingested; default: the file name).
     """
-    report = FileReport(path=str(path))
+    source = source or path.name
+    report = FileReport(path=str(path), source=source)
     loaded = load(path, None if max_bytes is None else int(max_bytes))
     report.encoding, report.format = loaded.encoding, loaded.format
     lines, cleaning = clean(loaded.text)
     if not lines:
         raise LoadError("no text left after removing page boilerplate")
-    parsed = parse_clauses(path.name, lines, max_chars=max_chars)
+    parsed = parse_clauses(source, lines, max_chars=max_chars)
     text = "\n".join(line.text for line in lines)
     preamble = next((c.text for c in parsed.clauses if c.kind == "preamble"), "")
-    meta = extract_metadata(path.name, parsed.header_lines, parsed.signoff_lines, preamble, text, cleaning.page_fields)
+    meta = extract_metadata(source, parsed.header_lines, parsed.signoff_lines, preamble, text, cleaning.page_fields)
     meta = apply_sidecar(meta, path)
     report.metadata = meta.to_dict()
     report.clauses = len(parsed.clauses)
@@ -70,4 +81,5 @@ def read_document(path: Path, max_chars: int = 360, max_bytes: int | None = None
     report.repairs = dict(cleaning.repairs)
     report.unattached_lines = parsed.unattached
     report.warnings = [*loaded.warnings, *parsed.warnings]
+    report.coverage, report.uncovered = coverage(text, parsed.clauses)
     return Document(meta=meta, text=text, clauses=parsed.clauses), report

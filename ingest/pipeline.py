@@ -50,10 +50,12 @@ class IngestPathError(ValueError):
     """A path given to ingest does not exist; nothing was changed."""
 
 
-def scan(paths: Iterable[Path]) -> tuple[list[Path], list[FileReport]]:
-    """Files named, and the files inside folders named (recursively, sidecars excluded), with a report line for
-    each entry left out: hidden files and folders, symbolic link loops and broken links, special files."""
-    found: list[Path] = []
+def scan(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileReport]]:
+    """Files named, and the files inside folders named (recursively, sidecars excluded), each with the identifier
+    of its document: its path relative to the folder given (``sub/name.txt``), or its name for a file given
+    itself. Entries left out get a report line: hidden files and folders, symbolic link loops and broken links,
+    special files."""
+    found: list[tuple[Path, str]] = []
     skipped: list[FileReport] = []
 
     def skip(path: Path, why: str) -> None:
@@ -61,7 +63,7 @@ def scan(paths: Iterable[Path]) -> tuple[list[Path], list[FileReport]]:
 
     for path in paths:
         if not path.is_dir():
-            found.append(path)
+            found.append((path, path.name))
             continue
         for root, dirs, files in os.walk(path):
             here = Path(root)
@@ -87,13 +89,13 @@ def scan(paths: Iterable[Path]) -> tuple[list[Path], list[FileReport]]:
                     skip(entry, "broken symbolic link or special file, not read" if entry.is_symlink() or entry.exists()
                          else "vanished while the folder was read")
                     continue
-                found.append(entry)
+                found.append((entry, entry.relative_to(path).as_posix()))
     return found, skipped
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
     """The files :func:`scan` finds."""
-    return scan(paths)[0]
+    return [path for path, _ in scan(paths)[0]]
 
 
 @dataclass
@@ -105,7 +107,7 @@ class _Prepared:
     """None when the stored copy is up to date."""
 
 
-def _check(path: Path, settings: Settings, seen: set[str]) -> None:
+def _check(path: Path, source: str, settings: Settings, seen: set[str]) -> None:
     """What can be said of a file without reading it."""
     if not path.exists():
         raise LoadError("no such file")
@@ -117,16 +119,22 @@ def _check(path: Path, settings: Settings, seen: set[str]) -> None:
             f"file too large: {size_mb:.1f} MB > max_document_mb = {settings.max_document_mb:g} MB "
             "(split the document, or raise max_document_mb in the settings)"
         )
-    if path.name in seen:
-        raise LoadError("another file of the same name was already ingested in this batch (names identify documents)")
-    seen.add(path.name)
+    if source in seen:
+        raise LoadError(
+            f"another file with the identifier {source} was already ingested in this batch (a document is identified "
+            "by its path inside the folder given, or its name when given as a file)"
+        )
+    seen.add(source)
 
 
-def _prepare(path: Path, settings: Settings, store: ClauseStore) -> _Prepared:
+def _prepare(path: Path, source: str, settings: Settings, store: ClauseStore) -> _Prepared:
     stamp = fingerprint(path, settings.max_clause_chars)
-    doc, report = read_document(path, settings.max_clause_chars, max_bytes=int(settings.max_document_mb * 1e6))
+    doc, report = read_document(
+        path, settings.max_clause_chars, max_bytes=int(settings.max_document_mb * 1e6), source=source
+    )
     report.path = str(path)
-    unchanged = store.fingerprint(path.name) == stamp
+    report.source = source
+    unchanged = store.fingerprint(source) == stamp
     return _Prepared(doc, report, stamp, None if unchanged else store.encode(doc))
 
 
@@ -168,26 +176,26 @@ def _ingest(
     files, skipped = scan(paths)
     result = IngestResult()
     seen: set[str] = set()
-    jobs: list[tuple[Path, LoadError | None]] = []
-    for path in files:
+    jobs: list[tuple[Path, str, LoadError | None]] = []
+    for path, source in files:
         try:
-            _check(path, settings, seen)
-            jobs.append((path, None))
+            _check(path, source, settings, seen)
+            jobs.append((path, source, None))
         except LoadError as exc:
-            jobs.append((path, exc))
+            jobs.append((path, source, exc))
     # one document ahead: the next file is read, parsed and encoded (BLAS, outside the GIL) while this one is
     # written to Chroma and the catalog
     with ThreadPoolExecutor(1, thread_name_prefix="prepare") as pool:
         ahead: dict[int, Future[_Prepared]] = {}
 
         def prefetch(i: int) -> None:
-            if i < len(jobs) and jobs[i][1] is None:
-                ahead[i] = pool.submit(_prepare, jobs[i][0], settings, store)
+            if i < len(jobs) and jobs[i][2] is None:
+                ahead[i] = pool.submit(_prepare, jobs[i][0], jobs[i][1], settings, store)
 
         prefetch(0)
-        for i, (path, error) in enumerate(jobs):
+        for i, (path, source, error) in enumerate(jobs):
             prefetch(i + 1)
-            report = FileReport(path=str(path))
+            report = FileReport(path=str(path), source=source)
             try:
                 if error is not None:
                     raise error
@@ -196,10 +204,10 @@ def _ingest(
                 origin = str(path.resolve())
                 if prepared.vectors is None:
                     report.status = "unchanged"
-                    if store.origin(path.name) != origin:
-                        store.set_origin(path.name, origin)
+                    if store.origin(source) != origin:
+                        store.set_origin(source, origin)
                 else:
-                    log.info("writing %s", path.name)
+                    log.info("writing %s", source)
                     report.clauses = store.upsert(prepared.doc, prepared.stamp, prepared.vectors, origin=origin)
             except (LoadError, MetadataError, OSError) as exc:
                 report.status, report.error = "failed", str(exc)
@@ -217,7 +225,7 @@ def _ingest(
             origin = store.origin(source)
             if origin and any(Path(origin).is_relative_to(root) for root in roots):
                 count = store.delete(source)
-                result.files.append(FileReport(path=origin, status="removed", clauses=count))
+                result.files.append(FileReport(path=origin, source=source, status="removed", clauses=count))
     return result
 
 
@@ -227,15 +235,24 @@ def remove(sources: Iterable[str], settings: Settings, embedder: Embedder | None
     store.begin_write()
     reports = []
     try:
-        for source in sources:
-            name = Path(source).name
-            if name not in store.documents:
-                reports.append(FileReport(path=name, status="failed", error="not in the index"))
+        for given in sources:
+            name = _identify(given, store.documents)
+            if name is None:
+                reports.append(FileReport(path=given, status="failed", error="not in the index"))
                 continue
-            reports.append(FileReport(path=name, status="removed", clauses=store.delete(name)))
+            reports.append(FileReport(path=name, source=name, status="removed", clauses=store.delete(name)))
     finally:
         store.commit()
     return reports
+
+
+def _identify(given: str, documents: Iterable[str]) -> str | None:
+    """The document a name given on the command line means: its identifier, or a file name only one has."""
+    documents = list(documents)
+    if given in documents:
+        return given
+    named = [d for d in documents if Path(d).name == Path(given).name]
+    return named[0] if len(named) == 1 else None
 
 
 def repair(settings: Settings, embedder: Embedder | None = None) -> int:

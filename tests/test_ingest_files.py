@@ -239,29 +239,34 @@ def test_pdf_text_layer(batch: Path) -> None:
 @pytest.mark.slow
 def test_batch_goes_on_past_failures(batch: Path, fresh_settings: Settings, embedder: Usem3Embedder) -> None:
     (batch / "sub").mkdir()
-    (batch / "sub" / "f_gbk.txt").write_text(SIMPLIFIED, encoding="utf-8")  # names identify documents
+    (batch / "sub" / "f_gbk.txt").write_text(SIMPLIFIED, encoding="utf-8")  # same name, another folder: its own document
+    elsewhere = batch.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "f_gbk.txt").write_text(SIMPLIFIED, encoding="utf-8")  # given as a file: identified by its name, taken
     missing = batch.parent / "missing.txt"
 
-    result = ingest([batch, missing], fresh_settings, embedder=embedder)
+    result = ingest([batch, missing, elsewhere / "f_gbk.txt"], fresh_settings, embedder=embedder)
 
-    duplicate, gone = result.files[-2:]
-    assert (duplicate.path, duplicate.status) == (str(batch / "sub" / "f_gbk.txt"), "failed")
-    assert "same name" in duplicate.error
+    gone, duplicate = result.files[-2:]
+    assert (duplicate.path, duplicate.status) == (str(elsewhere / "f_gbk.txt"), "failed")
+    assert "identifier f_gbk.txt" in duplicate.error
     assert (gone.path, gone.status, gone.error) == (str(missing), "failed", "no such file")
-    by_name = {Path(f.path).name: f for f in result.files[:-2]}
-    assert sorted(by_name) == sorted([*EXPECTED_ERRORS, *GOOD])
+    by_name = {f.source: f for f in result.files[:-2]}
+    assert sorted(by_name) == sorted([*EXPECTED_ERRORS, *GOOD, "sub/f_gbk.txt"])
     for name, message in EXPECTED_ERRORS.items():
         assert by_name[name].status == "failed", name
         assert message in by_name[name].error, (name, by_name[name].error)
         assert by_name[name].clauses == 0
-    for name in GOOD:
+    for name in [*GOOD, "sub/f_gbk.txt"]:
         assert by_name[name].status == "ok", (name, by_name[name].error)
         assert by_name[name].clauses == len(LABELS)
     summary = result.to_dict()["summary"]
     assert summary == {
-        "files": len(EXPECTED_ERRORS) + len(GOOD) + 2, "ingested": len(GOOD), "unchanged": 0,
-        "failed": len(EXPECTED_ERRORS) + 2, "removed": 0, "skipped": 0, "clauses": len(GOOD) * len(LABELS),
+        "files": len(EXPECTED_ERRORS) + len(GOOD) + 3, "ingested": len(GOOD) + 1, "unchanged": 0,
+        "failed": len(EXPECTED_ERRORS) + 2, "removed": 0, "skipped": 0, "clauses": (len(GOOD) + 1) * len(LABELS),
     }
+    (batch / "sub" / "f_gbk.txt").unlink()
+    assert ingest([batch], fresh_settings, prune=True, embedder=embedder).to_dict()["summary"]["removed"] == 1
 
     store = ClauseStore(fresh_settings, embedder)
     assert sorted(store.documents) == sorted(GOOD)

@@ -27,6 +27,7 @@ def clause_from(record: dict[str, Any]) -> Clause:
     data = {k: v for k, v in record.items() if k != "id"}
     for key in ("label_path", "headings", "lead_units", "units", "deadlines", "flags"):
         data[key] = tuple(data.get(key) or ())
+    data["fields"] = tuple(tuple(pair) for pair in data.get("fields") or ())
     return Clause(**data)
 
 

@@ -49,7 +49,13 @@ def chroma_client(settings: Settings, *, fresh: bool = False) -> Any:
 
         SharedSystemClient.clear_system_cache()  # clients already open keep their own system
     check_hnsw_files(settings.chroma_dir)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises its own types for a damaged or foreign database
+        raise DamagedIndexError(
+            f"cannot open the vector index in {settings.chroma_dir} ({type(exc).__name__}: {exc}); "
+            "rebuild it from the documents: python -m ingest FOLDER... --rebuild"
+        ) from exc
 
 
 def check_hnsw_files(chroma_dir: Path) -> None:

@@ -1,0 +1,36 @@
+"""How much of a document's cleaned text its clause records hold, and the spans they leave out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from assistant.types import Clause
+
+SPAN_PREVIEW = 60
+
+
+def coverage(text: str, clauses: Iterable[Clause]) -> tuple[float, list[dict[str, object]]]:
+    """The share of ``text``'s non-space characters inside some clause's ``[start, end)``, and each maximal run
+    of text outside every clause that holds a non-space character (``start``, ``end``, a preview)."""
+    if not text:
+        return 1.0, []
+    inside = np.zeros(len(text) + 1, dtype=np.int32)
+    for clause in clauses:
+        start, end = max(0, clause.start), min(len(text), clause.end)
+        if end > start:
+            inside[start] += 1
+            inside[end] -= 1
+    covered = np.cumsum(inside[:-1]) > 0
+    visible = np.array([not ch.isspace() for ch in text], dtype=bool)
+    total = int(visible.sum())
+    share = float((covered & visible).sum()) / total if total else 1.0
+    spans: list[dict[str, object]] = []
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], (~covered).astype(np.int8), [0]))))
+    for at, end in zip(edges[::2], edges[1::2], strict=True):
+        if visible[at:end].any():
+            piece = text[at:end].strip()
+            preview = piece[:SPAN_PREVIEW] + ("…" if len(piece) > SPAN_PREVIEW else "")
+            spans.append({"start": int(at), "end": int(end), "text": preview})
+    return share, spans
