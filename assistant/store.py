@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ from .index.chroma import (
     iter_metadatas,
     open_collection,
     read_only_copy,
-    revision,
 )
 from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyError, IndexError_
 from .index.lexical import LexicalDamaged, Snapshot, lexical_text
@@ -54,14 +53,18 @@ class Filters:
     sources: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    exclude: tuple[str, ...] = ()
+    """Documents left out (disabled ones, or an evaluation's ``exclude_sources``)."""
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.regions or self.years)
+        return bool(self.sources or self.regions or self.years or self.exclude)
 
     def where(self) -> dict[str, Any] | None:
         conds: list[dict[str, Any]] = []
         if self.sources:
             conds.append({"source": {"$in": list(self.sources)}})
+        if self.exclude:
+            conds.append({"source": {"$nin": list(self.exclude)}})
         if self.regions:
             conds.append({"region_key": {"$in": [normalise(r) for r in self.regions]}})
         if self.years:
@@ -137,6 +140,7 @@ class ClauseStore:
         """Load the live lexical generation, or rebuild it from Chroma when it does not mirror the collection."""
         count = self.collection.count()
         current = (self.collection.metadata or {}).get("revision", "")
+        self.disabled = _disabled(self.collection.metadata)
         try:
             snap = lexical.load(self.lexical_dir)
         except LexicalDamaged as exc:
@@ -233,7 +237,8 @@ class ClauseStore:
         """Whether the collection has moved on since this store loaded (a commit by another store, process or
         machine): one metadata read, cheap enough before every answer."""
         try:
-            return revision(self.client, self.settings.collection) != self._seen
+            metadata = self.client.get_collection(self.settings.collection).metadata or {}
+            return metadata.get("revision", "") != self._seen or _disabled(metadata) != self.disabled
         except Exception as exc:  # a dropped collection, an unreachable server: the caller reopens and reports
             log.warning("cannot read the index revision (%s)", exc)
             return True
@@ -280,6 +285,9 @@ class ClauseStore:
         if filters.sources:
             wanted = [self._source_index[s] for s in filters.sources if s in self._source_index]
             mask &= np.isin(self._src, wanted)
+        if filters.exclude:
+            unwanted = [self._source_index[s] for s in filters.exclude if s in self._source_index]
+            mask &= ~np.isin(self._src, unwanted)
         if filters.regions:
             mask &= np.isin(self._region, [normalise(r) for r in filters.regions])
         if filters.years:
@@ -293,7 +301,7 @@ class ClauseStore:
         known = [t for t in tokens if t in vocab]
         if not known:
             return []
-        mask = self._mask(filters or Filters())
+        mask = self._mask(self._without_disabled(filters))
         if mask is not None and not mask.any():
             return []
         k = min(k, len(self.order))
@@ -307,13 +315,19 @@ class ClauseStore:
         directly: importing llama-index costs seconds at start-up and adds nothing to a single query."""
         if not self.order:
             return []
-        where = (filters or Filters()).where()
+        where = self._without_disabled(filters).where()
         result = self.collection.query(
             query_embeddings=[vector.tolist()], n_results=min(k, len(self.order)), where=where, include=["distances"]
         )
         return [
             (i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True) if i in self.catalog
         ]
+
+    def _without_disabled(self, filters: Filters | None) -> Filters:
+        filters = filters or Filters()
+        if not self.disabled:
+            return filters
+        return replace(filters, exclude=tuple(sorted(set(filters.exclude) | self.disabled)))
 
     @property
     def vectors(self) -> Any:
@@ -456,6 +470,23 @@ class ClauseStore:
                 stored["path"] = origin
                 self.collection.update(ids=[cid], metadatas=[{**md, "doc_json": json.dumps(stored, ensure_ascii=False)}])
 
+    def set_enabled(self, source: str, enabled: bool) -> None:
+        """Enable or disable a document: a disabled one stays stored but is never retrieved, by any store on any
+        machine (the set lives in the collection's metadata)."""
+        if source not in self.documents:
+            raise IndexError_(f"no document {source!r} in the index")
+        self.begin_write()
+        try:
+            metadata = self.client.get_collection(self.settings.collection).metadata or {}
+            disabled = _disabled(metadata) - {source} if enabled else _disabled(metadata) | {source}
+            keep = {k: v for k, v in metadata.items() if not k.startswith("hnsw:")}
+            self.collection.modify(metadata={**keep, "disabled": json.dumps(sorted(disabled), ensure_ascii=False)})
+            self.disabled = disabled
+        finally:
+            self._writing = False
+            if self._lock is not None:
+                self._lock.release()
+
     def commit(self) -> None:
         """End a write: persist a new lexical generation mirroring the collection under a new revision (every
         other copy of the lexical index, on any machine, then rebuilds or reloads) and release the lock."""
@@ -488,6 +519,13 @@ class ClauseStore:
             if self._lock is not None:
                 self._lock.release()
         return len(self.order)
+
+
+def _disabled(metadata: dict[str, Any] | None) -> set[str]:
+    try:
+        return set(json.loads((metadata or {}).get("disabled") or "[]"))
+    except ValueError:
+        return set()
 
 
 def _places_record(record: dict[str, Any], text: str) -> dict[str, Any]:

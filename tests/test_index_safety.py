@@ -391,3 +391,24 @@ def test_every_bad_file_is_a_report_line_and_the_batch_goes_on(tmp_path: Path) -
         assert by_name[name].status == "skipped" and by_name[name].error, name
     store = ClauseStore(settings, HashEmbedder())
     assert "关于推进城市管理的实施方案" in store.document_text("bom-gbk.txt")
+
+
+def test_a_disabled_document_is_never_retrieved_until_enabled(tmp_path: Path) -> None:
+    settings = settings_at(tmp_path / "data")
+    write_plans(tmp_path / "docs", range(1, 4), sections=2, items=5)
+    assert not ingest([tmp_path / "docs"], settings, embedder=HashEmbedder()).failed
+    assistant = Assistant(settings, embedder=HashEmbedder())
+    question = f"编号{code(2, 1, 3)}的专项治理工作由谁负责？"
+
+    def sources() -> set[str]:
+        answer = assistant.ask(question)
+        return {c.source for c in answer.retrieved} | {c.source for c in answer.citations}
+
+    assert "plan-0002.txt" in sources()
+    ClauseStore(settings, HashEmbedder()).set_enabled("plan-0002.txt", False)  # another store, as an admin would
+    assert "plan-0002.txt" not in sources()
+    store = ClauseStore(settings, HashEmbedder())
+    assert store.disabled == {"plan-0002.txt"} and "plan-0002.txt" in store.documents  # kept, not retrieved
+    assert all(store.catalog[i].source != "plan-0002.txt" for i, _ in store.lexical_search(tokenize(question), k=50))
+    store.set_enabled("plan-0002.txt", True)
+    assert "plan-0002.txt" in sources()

@@ -107,11 +107,6 @@ def open_collection(client: Any, settings: Settings, embedder_name: str, *, crea
     return collection
 
 
-def revision(client: Any, name: str) -> str:
-    """The collection's current revision, read anew (every commit writes one)."""
-    return (client.get_collection(name).metadata or {}).get("revision", "")
-
-
 def bump_revision(collection: Any) -> str:
     """Write a new revision into the collection's metadata and return it."""
     new = uuid.uuid4().hex
