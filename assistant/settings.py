@@ -71,6 +71,9 @@ class Settings:
     with a notice."""
     llm_temperature: float = 0.1
 
+    log_retention_days: int = 180
+    """Questions, answers and feedback older than this are deleted from the question log."""
+
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""
@@ -94,6 +97,10 @@ class Settings:
     @property
     def feedback_file(self) -> Path:
         return self.data_dir / "feedback.jsonl"
+
+    @property
+    def question_log(self) -> Path:
+        return self.data_dir / "questions.sqlite3"
 
     @property
     def llm_api_key(self) -> str:
@@ -125,7 +132,7 @@ def _coerce(settings: Settings) -> Settings:
         raise SettingsError("candidates and top_k must be positive")
     if values["max_clause_chars"] < 80:
         raise SettingsError("max_clause_chars must be at least 80")
-    for name in ("max_document_mb", "max_question_chars", "max_upload_mb", "llm_timeout", "llm_deadline",
+    for name in ("log_retention_days", "max_document_mb", "max_question_chars", "max_upload_mb", "llm_timeout", "llm_deadline",
                  "login_attempts", "login_window"):
         if values[name] <= 0:
             raise SettingsError(f"{name} must be positive")
