@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="index location (used by run; accepted everywhere)")
     common.add_argument("-v", "--verbose", action="store_true")
+    common.add_argument(
+        "--counterfactual", action="store_true",
+        help="add, for every answerable question with gold, the same question with its gold documents excluded "
+        "(it must abstain; reported as counterfactual abstention)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common], help="answer every question of a dataset, write result records")
@@ -76,7 +81,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     from .runner import make_engine, run
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, counterfactual=args.counterfactual)
     _warn(console, dataset.problems)
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
@@ -109,7 +114,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from .report import build_report, markdown, write_report
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, counterfactual=args.counterfactual)
     _warn(console, dataset.problems)
     results = _results(console, args.results)
     baseline = _results(console, args.baseline) if args.baseline else None
@@ -131,7 +136,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .compare import changes, format_changes
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, counterfactual=args.counterfactual)
     _warn(console, dataset.problems)
     a, b = _results(console, args.a), _results(console, args.b)
     found = changes(dataset.items, a, b)

@@ -22,7 +22,7 @@ from assistant.types import Answer, Citation
 from ingest.documents import read_document
 from ingest.loaders import LoadError
 from ingest.metadata import MetadataError
-from ingest.pipeline import collect_files
+from ingest.pipeline import scan
 
 log = logging.getLogger(__name__)
 CHUNK_CHARS = 300
@@ -54,9 +54,9 @@ def chunk_text(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS)
 def corpus_chunks(corpus: Path, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> list[Chunk]:
     """Chunks of every readable document under ``corpus`` (unreadable files are logged and skipped)."""
     chunks = []
-    for path in collect_files([Path(corpus)]):
+    for path, source in scan([Path(corpus)])[0]:
         try:
-            doc, _ = read_document(path)
+            doc, _ = read_document(path, source=source)
         except (LoadError, MetadataError, OSError) as exc:
             log.warning("baseline skips %s: %s", path, exc)
             continue
@@ -83,18 +83,26 @@ class BaselineEngine:
             raise ValueError(f"corpus folder {corpus} does not exist: pass --corpus DIR")
         return cls(corpus_chunks(corpus))
 
-    def search(self, question: str, k: int = RETRIEVED) -> list[Chunk]:
+    def search(self, question: str, k: int = RETRIEVED, exclude: Sequence[str] = ()) -> list[Chunk]:
         vocab = self.bm25.vocab_dict
         tokens = [t for t in tokenize(question) if t in vocab]
         if not tokens:
             return []
-        docs, scores = self.bm25.retrieve([tokens], k=min(k, len(self.chunks)), show_progress=False, n_threads=0)
+        mask = None
+        if exclude:
+            mask = np.array([c.source not in set(exclude) for c in self.chunks], dtype=np.float32)
+            if not mask.any():
+                return []
+        docs, scores = self.bm25.retrieve(
+            [tokens], k=min(k, len(self.chunks)), show_progress=False, n_threads=0, weight_mask=mask
+        )
         return [self.chunks[int(d)] for d, s in zip(docs[0], np.asarray(scores[0]), strict=True) if s > 0]
 
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: object = None) -> Answer:
-        """The top chunk's first characters, citing that chunk (no clause label); the history is ignored."""
+        """The top chunk's first characters, citing that chunk (no clause label); the history is ignored, and of
+        the filters only the documents to exclude (for counterfactual questions)."""
         started = time.perf_counter()
-        found = self.search(question)
+        found = self.search(question, exclude=tuple(getattr(filters, "exclude", ()) or ()))
         retrieved = [Citation(n, c.source, c.title, c.doc_number, "", c.text) for n, c in enumerate(found, 1)]
         if found:
             answer = Answer(question, found[0].text[:ANSWER_CHARS].strip(), citations=retrieved[:1])

@@ -6,7 +6,7 @@ A bad line never stops a run: it is skipped and described (with its line number)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,13 @@ class Question:
     key_facts: tuple[KeyFact, ...] = ()
     gold: tuple[Gold, ...] = ()
     type: str = ""
+    exclude_sources: tuple[str, ...] = ()
+    """Documents left out of the search for this question (a counterfactual item: its gold documents)."""
+
+    @property
+    def counterfactual(self) -> bool:
+        """An answerable question asked again without its documents: it must abstain."""
+        return bool(self.exclude_sources) and not self.answerable
 
     @property
     def label(self) -> str:
@@ -149,11 +156,32 @@ def parse_question(record: Any) -> Question:
         key_facts=_key_facts(record.get("key_facts")),
         gold=_gold(record.get("gold")),
         type=_string(record, "type"),
+        exclude_sources=_sources(record.get("exclude_sources")),
     )
 
 
-def load_dataset(path: Path) -> Loaded:
-    """The valid questions of a dataset file; invalid and duplicate lines are listed in ``problems``."""
+def _sources(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("'exclude_sources' must be a list of document names")
+    return tuple(value)
+
+
+def counterfactuals(questions: list[Question]) -> list[Question]:
+    """Each answerable question with gold, asked again with its gold documents excluded: it must abstain."""
+    made = []
+    for q in questions:
+        sources = tuple(dict.fromkeys(g.source for g in q.gold))
+        if q.answerable and sources and not q.exclude_sources:
+            made.append(replace(q, id=f"{q.id}#cf", answerable=False, key_facts=(), gold=(), exclude_sources=sources,
+                                type="counterfactual"))
+    return made
+
+
+def load_dataset(path: Path, counterfactual: bool = False) -> Loaded:
+    """The valid questions of a dataset file; invalid and duplicate lines are listed in ``problems``. With
+    ``counterfactual``, each answerable question is also asked without its gold documents (:func:`counterfactuals`)."""
     loaded, first_line = Loaded(), {}
     for n, record in _lines(path):
         try:
@@ -169,6 +197,9 @@ def load_dataset(path: Path) -> Loaded:
         loaded.items.append(question)
     if not loaded.items:
         raise DatasetError(f"{path} holds no valid question" + (f": {loaded.problems[0]}" if loaded.problems else ""))
+    if counterfactual:
+        taken = {q.id for q in loaded.items}
+        loaded.items += [q for q in counterfactuals(loaded.items) if q.id not in taken]
     return loaded
 
 

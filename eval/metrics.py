@@ -39,6 +39,7 @@ METRICS = (
     Metric("key_fact_accuracy", "key-fact accuracy"),
     Metric("answer_correctness", "answer correctness"),
     Metric("abstention_accuracy", "abstention accuracy"),
+    Metric("counterfactual_abstention", "counterfactual abstention"),
     Metric("false_abstention_rate", "false-abstention rate", higher_is_better=False),
     Metric("answer_chars_median", "answer length median (chars)", rate=False, higher_is_better=False, digits=0),
     Metric("latency_p50_ms", "latency p50 (ms)", rate=False, higher_is_better=False, digits=1),
@@ -52,7 +53,8 @@ DEFINITIONS = {
     "citation_precision": "answerable questions with gold and citations: share of citations supporting a gold entry, averaged over questions",
     "key_fact_accuracy": "answerable questions with key facts: share of key facts present in the answer, averaged over questions",
     "answer_correctness": "answerable: not abstained, all key facts present and citation hit (checks without data are skipped); unanswerable: abstained",
-    "abstention_accuracy": "unanswerable questions: share abstained",
+    "abstention_accuracy": "unanswerable questions written as such (not counterfactual): share abstained",
+    "counterfactual_abstention": "answerable questions asked without their documents (exclude_sources): share abstained",
     "false_abstention_rate": "answerable questions: share abstained",
     "answer_chars_median": "median length in characters of the answers that did not abstain",
     "latency_p50_ms": "median wall time per question",
@@ -137,7 +139,8 @@ def score(question: Question, result: Mapping[str, Any]) -> dict[str, Any]:
         "citation_precision": citation_precision(citations, question.gold) if graded else None,
         "key_fact_accuracy": facts,
         "answer_correctness": correct,
-        "abstention_accuracy": abstained if not question.answerable else None,
+        "abstention_accuracy": abstained if not question.answerable and not question.counterfactual else None,
+        "counterfactual_abstention": abstained if question.counterfactual else None,
         "false_abstention_rate": abstained if question.answerable else None,
         "answer_chars": None if abstained else len(answer),
         "latency_ms": float(result.get("latency_ms") or 0.0),
@@ -172,7 +175,7 @@ def summarise(scores: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "errors": sum(s["error"] for s in scores),
     }
     for name in ("hit@1", "hit@5", "mrr@10", "citation_hit", "citation_precision", "key_fact_accuracy",
-                 "answer_correctness", "abstention_accuracy", "false_abstention_rate"):
+                 "answer_correctness", "abstention_accuracy", "counterfactual_abstention", "false_abstention_rate"):
         summary[name] = mean(s[name] for s in scores)
     summary["answer_chars_median"] = percentile([s["answer_chars"] for s in scores if s["answer_chars"] is not None], 50)
     summary["latency_p50_ms"] = percentile(latencies, 50)

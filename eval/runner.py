@@ -59,10 +59,16 @@ def failed_record(question: Question, error: BaseException, latency_ms: float) -
     }
 
 
+def _filters(question: Question) -> Any:
+    from assistant.store import Filters
+
+    return Filters(exclude=question.exclude_sources) if question.exclude_sources else None
+
+
 def ask_one(engine: Engine, question: Question) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        return result_record(question, engine.ask(question.question, list(question.history)))
+        return result_record(question, engine.ask(question.question, list(question.history), _filters(question)))
     except Exception as exc:
         log.warning("question %s failed: %s: %s", question.id, type(exc).__name__, exc)
         log.debug("traceback of question %s", question.id, exc_info=True)

@@ -262,3 +262,33 @@ def test_run_reports_a_missing_index_clearly(tmp_path: Path) -> None:
     code = eval_main(["run", "--dataset", str(dataset), "--out", str(tmp_path / "r.jsonl"), "--data-dir", str(tmp_path / "none"), "-q"])
     assert code == 2
     assert not (tmp_path / "none").exists(), "no empty index is created by a typo"
+
+
+def test_exclude_sources_is_honoured_and_counterfactuals_are_their_own_metric(tmp_path: Path) -> None:
+    """Any dataset's ``exclude_sources`` leaves those documents out of the search; ``--counterfactual`` asks each
+    answerable question again without its gold documents, scored as counterfactual abstention."""
+    from eval.baseline import BaselineEngine
+    from eval.dataset import load_dataset
+    from eval.metrics import evaluate
+    from eval.runner import run
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("甲市方案\n一、总体要求\n（一）甲市窗口单位要公开办事指南。\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("乙市方案\n一、总体要求\n（一）乙市推行证明事项告知承诺制。\n", encoding="utf-8")
+    dataset = tmp_path / "d.jsonl"
+    records = [
+        {"id": "q1", "question": "甲市窗口单位要公开什么？", "answerable": True,
+         "gold": [{"source": "a.txt", "quote": "公开办事指南"}]},
+        {"id": "q2", "question": "甲市窗口单位要公开什么？", "answerable": False, "exclude_sources": ["a.txt"]},
+    ]
+    dataset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    loaded = load_dataset(dataset, counterfactual=True)
+    assert [q.id for q in loaded.items] == ["q1", "q2", "q1#cf"]
+    assert loaded.items[2].exclude_sources == ("a.txt",) and not loaded.items[2].answerable
+    engine = BaselineEngine.from_corpus(corpus)
+    results = {r["id"]: r for r in run(engine, loaded.items)}
+    assert all(c["source"] != "a.txt" for c in results["q2"]["retrieved"])
+    assert any(c["source"] == "a.txt" for c in results["q1"]["retrieved"])
+    overall = evaluate(loaded.items, results)["overall"]
+    assert overall["counterfactual_abstention"] is not None and overall["abstention_accuracy"] is not None
