@@ -100,7 +100,8 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
 
 @dataclass
 class _Prepared:
-    doc: Document
+    doc: Document | None
+    """None when the stored copy is up to date (the file is not parsed again)."""
     report: FileReport
     stamp: str
     vectors: np.ndarray | None
@@ -128,14 +129,18 @@ def _check(path: Path, source: str, settings: Settings, seen: set[str]) -> None:
 
 
 def _prepare(path: Path, source: str, settings: Settings, store: ClauseStore) -> _Prepared:
+    """Read, parse and encode a file, unless the stored copy has the same fingerprint (then only its record)."""
     stamp = fingerprint(path, settings.max_clause_chars)
+    if store.fingerprint(source) == stamp:
+        record = store.documents[source]
+        report = FileReport(path=str(path), source=source, status="unchanged", metadata=record["meta"],
+                            clauses=record.get("clauses", 0))
+        return _Prepared(None, report, stamp, None)
     doc, report = read_document(
         path, settings.max_clause_chars, max_bytes=int(settings.max_document_mb * 1e6), source=source
     )
     report.path = str(path)
-    report.source = source
-    unchanged = store.fingerprint(source) == stamp
-    return _Prepared(doc, report, stamp, None if unchanged else store.encode(doc))
+    return _Prepared(doc, report, stamp, store.encode(doc))
 
 
 def ingest(
@@ -202,12 +207,12 @@ def _ingest(
                 prepared = ahead.pop(i).result()
                 report = prepared.report
                 origin = str(path.resolve())
-                if prepared.vectors is None:
-                    report.status = "unchanged"
+                if prepared.doc is None:
                     if store.origin(source) != origin:
                         store.set_origin(source, origin)
                 else:
                     log.info("writing %s", source)
+                    assert prepared.vectors is not None
                     report.clauses = store.upsert(prepared.doc, prepared.stamp, prepared.vectors, origin=origin)
             except (LoadError, MetadataError, OSError) as exc:
                 report.status, report.error = "failed", str(exc)

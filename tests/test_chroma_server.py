@@ -171,3 +171,18 @@ def test_another_machine_sees_a_reingested_document_of_the_same_length(chroma_ur
     assert len(other) == len(current)  # the same count: only the collection's revision tells the index is stale
     assert set(other.catalog) == set(current.catalog)
     assert other.lexical_search(["文书"], 5) == current.lexical_search(["文书"], 5) != []
+
+
+def test_a_running_assistant_on_another_machine_stops_citing_a_removed_document(
+    chroma_url: str, tmp_path: Path, embedder
+) -> None:
+    """The assistant of machine B, loaded before machine A removes a document, never cites it afterwards."""
+    here = machine(chroma_url, tmp_path / "machine-a", collection="live")
+    there = machine(chroma_url, tmp_path / "machine-b", collection="live")
+    assert not ingest([CORPUS / DUNHUANG, CORPUS / ZHANGYE], here, embedder=embedder).failed
+    serving = Assistant(there, embedder=embedder)
+    assert ZHANGYE in {c.source for c in serving.ask(QUESTION).retrieved}
+    remove([ZHANGYE], here, embedder=embedder)
+    answer = serving.ask(QUESTION)
+    assert ZHANGYE not in {c.source for c in [*answer.citations, *answer.retrieved, *answer.related]}
+    assert ZHANGYE not in {d["source"] for d in serving.documents()}
