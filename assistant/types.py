@@ -50,7 +50,8 @@ class DocumentMeta:
         return int(date[:4]) if date[:4].isdigit() else 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON-shaped data (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DocumentMeta:

@@ -37,6 +37,8 @@ class CleanLine:
     text: str
     source_line: int
     flags: tuple[str, ...] = ()
+    """Quality and structure flags: ``mis-decoded``; ``title`` and ``heading`` (a Markdown ``#`` line, its marks
+    removed) with its level ``h1`` … ``h6``; ``info`` (before a lawcorpus ``<!-- INFO END -->`` marker)."""
 
 
 # ---------------------------------------------------------------- patterns
@@ -48,6 +50,15 @@ PINYIN_RE = re.compile(f"(?<=[{CJK}])[(（]([a-zü]*[{_TONE}][a-z{_TONE}ü]*)[)�
 _CJK_OR_PUNCT = f"[{CJK}\u3000-\u303f\uff00-\uffef“”‘’—…·]"
 _SPACE_IN_CJK_RE = re.compile(f"(?<={_CJK_OR_PUNCT}) +(?={_CJK_OR_PUNCT})")
 _LABEL_SPACE_RE = re.compile(r"^([一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百\d]+[）)]|\d{1,3}[.．、]) +")
+_CN_NUMERAL = "零〇一二三四五六七八九十百千"
+STRUCTURE_LABEL_RE = re.compile(
+    f"^第[{_CN_NUMERAL}]+(?:条(?:之[一二三四五六七八九十]+)?|分编|编|章|节)(?= )"
+)
+"""A line-initial 条 / 编 / 分编 / 章 / 节 label followed by a space, which separates the label from its text."""
+MARKDOWN_HEADING_RE = re.compile(r"^(#{1,6})[ \t\u3000]+(.*?)[ \t\u3000#]*$")
+_COMMENT_RE = re.compile(r"^<!--.*-->$")
+INFO_END = "<!-- INFO END -->"
+"""Ends the title and history lines of a lawcorpus Markdown file."""
 
 _HALF_TO_FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
 _PUNCT_CTX_RE = re.compile(f"(?<=[{CJK}）》”])([,:;!?])|([,:;!?])(?=[{CJK}（《“])")
@@ -93,7 +104,16 @@ def normalise_spacing(line: str) -> str:
         line = line.replace(ch, " ")
     line = re.sub(" {2,}", " ", line).strip()
     line = _LABEL_SPACE_RE.sub(r"\1", line)
+    label = STRUCTURE_LABEL_RE.match(line)
+    if label:  # 第一条　… keeps one space between its label and its text
+        return label.group(0) + " " + _SPACE_IN_CJK_RE.sub("", line[label.end() :].lstrip())
     return _SPACE_IN_CJK_RE.sub("", line)
+
+
+def markdown_heading(line: str) -> tuple[int, str] | None:
+    """``(level, text)`` of a Markdown heading line (``## 第一章 总则`` → ``(2, "第一章 总则")``), else None."""
+    m = MARKDOWN_HEADING_RE.match(line.strip())
+    return (len(m.group(1)), m.group(2)) if m and m.group(2) else None
 
 
 def remove_pinyin(line: str) -> tuple[str, int]:
@@ -223,21 +243,36 @@ def trailing_teasers(lines: list[str]) -> int:
 
 
 def clean(raw: str) -> tuple[list[CleanLine], CleanReport]:
-    """Cleaned non-empty lines of a document and the report of what was changed or removed."""
+    """Cleaned non-empty lines of a document and the report of what was changed or removed.
+
+    Markdown heading marks are structure: the line keeps its text and gets the ``title`` or ``heading`` flag. In a
+    lawcorpus file the lines before ``<!-- INFO END -->`` get the ``info`` flag and the marker itself is removed;
+    such a file is a law text, not a scraped page, so no trailing teasers are looked for.
+    """
     report = CleanReport()
     raw_lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     n = max(len(raw_lines), 1)
+    info_end = next((i for i, text in enumerate(raw_lines, start=1) if text.strip() == INFO_END), 0)
     kept: list[CleanLine] = []
     for i, original in enumerate(raw_lines, start=1):
+        structure: tuple[str, ...] = ("info",) if i < info_end else ()
+        heading = markdown_heading(original)
+        if heading is not None:
+            level, original = heading
+            role = "title" if level == 1 and "标题" not in report.page_fields else "heading"
+            structure = (*structure, role, f"h{level}")
         line = normalise_spacing(original)
         if not line:
+            continue
+        if _COMMENT_RE.match(line):
+            report.removed.append(LineNote(i, "markup comment", line))
             continue
         if line != original.strip():
             report.repairs["whitespace"] += 1
         line, n_pinyin = remove_pinyin(line)
         if n_pinyin:
             report.repairs["pinyin annotations removed"] += n_pinyin
-        flags: tuple[str, ...] = ()
+        flags: tuple[str, ...] = structure
         if is_mojibake(line):
             fixed = repair_mojibake(line)
             if fixed is not None:
@@ -247,28 +282,33 @@ def clean(raw: str) -> tuple[list[CleanLine], CleanReport]:
             else:
                 report.repairs["mis-decoded lines kept as is"] += 1
                 report.flagged.append(LineNote(i, "mis-decoded text; no reliable repair, kept as is", line[:80]))
-                flags = ("mis-decoded",)
+                flags = ("mis-decoded", *structure)
         punctuated = normalise_punctuation(line)
         if punctuated != line:
             report.repairs["punctuation made full-width"] += 1
             line = punctuated
-        reason = None
-        fields = page_fields(line)
-        if fields is not None:
-            for key, value in fields.items():
-                if value:
-                    report.page_fields.setdefault(key, value)
-            reason = "page metadata"
-        else:
-            reason = classify_chrome(line, i / n)
+        if "title" in structure:
+            report.page_fields["标题"] = line
+        reason = None if structure else _page_reason(line, i / n, report)
         if reason is not None:
             report.removed.append(LineNote(i, reason, line))
             continue
         kept.append(CleanLine(line, i, flags))
-    n_teasers = trailing_teasers([c.text for c in kept])
+    n_teasers = 0 if info_end else trailing_teasers([c.text for c in kept])
     for c in kept[len(kept) - n_teasers :] if n_teasers else []:
         report.removed.append(LineNote(c.source_line, "unrelated teaser after the document", c.text))
     if n_teasers:
         kept = kept[: len(kept) - n_teasers]
     report.removed.sort(key=lambda note: note.line)
     return kept, report
+
+
+def _page_reason(line: str, position: float, report: CleanReport) -> str | None:
+    """Why a body line is page metadata (its fields go to ``report``) or chrome, else None."""
+    fields = page_fields(line)
+    if fields is None:
+        return classify_chrome(line, position)
+    for key, value in fields.items():
+        if value:
+            report.page_fields.setdefault(key, value)
+    return "page metadata"

@@ -11,17 +11,30 @@ from assistant.types import Clause
 SPAN_PREVIEW = 60
 
 
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
 def coverage(text: str, clauses: Iterable[Clause]) -> tuple[float, list[dict[str, object]]]:
-    """The share of ``text``'s non-space characters inside some clause's ``[start, end)``, and each maximal run
-    of text outside every clause that holds a non-space character (``start``, ``end``, a preview)."""
+    """The share of ``text``'s non-space characters held by the records: inside some clause's ``[start, end)``,
+    or a heading line that records carry in their ``headings``; and each maximal run of text held by none that has
+    a non-space character (``start``, ``end``, a preview)."""
     if not text:
         return 1.0, []
     inside = np.zeros(len(text) + 1, dtype=np.int32)
+    headings: set[str] = set()
     for clause in clauses:
+        headings.update(_squeeze(h) for h in clause.headings)
         start, end = max(0, clause.start), min(len(text), clause.end)
         if end > start:
             inside[start] += 1
             inside[end] -= 1
+    at = 0
+    for line in text.split("\n"):  # heading lines are held by the records under them
+        if line.strip() and _squeeze(line) in headings:
+            inside[at] += 1
+            inside[at + len(line)] -= 1
+        at += len(line) + 1
     covered = np.cumsum(inside[:-1]) > 0
     visible = np.array([not ch.isspace() for ch in text], dtype=bool)
     total = int(visible.sum())

@@ -14,6 +14,7 @@ from .clean import clean
 from .coverage import coverage
 from .loaders import LoadError, load, read_file
 from .metadata import apply_sidecar, extract_metadata, sidecar_path
+from .structure import is_legislation, parse_legislation
 
 
 @dataclass
@@ -44,13 +45,17 @@ class FileReport:
         return asdict(self)
 
 
+PARSER_VERSION = 2
+"""Raise when cleaning, parsing or metadata extraction change what a file gives: every file is then parsed anew."""
+
+
 def fingerprint(path: Path, max_chars: int) -> str:
     """Changes when the file, its sidecar or the parsing settings change. ``LoadError`` for a directory, FIFO, …"""
     digest = hashlib.sha1(read_file(path))
     sidecar = sidecar_path(path)
     if sidecar is not None:
         digest.update(sidecar.read_bytes())
-    digest.update(f"max_chars={max_chars};parser=1".encode())
+    digest.update(f"max_chars={max_chars};parser={PARSER_VERSION}".encode())
     return digest.hexdigest()
 
 
@@ -69,7 +74,7 @@ def read_document(
     lines, cleaning = clean(loaded.text)
     if not lines:
         raise LoadError("no text left after removing page boilerplate")
-    parsed = parse_clauses(source, lines, max_chars=max_chars)
+    parsed = (parse_legislation if is_legislation(lines) else parse_clauses)(source, lines, max_chars=max_chars)
     text = "\n".join(line.text for line in lines)
     preamble = next((c.text for c in parsed.clauses if c.kind == "preamble"), "")
     meta = extract_metadata(source, parsed.header_lines, parsed.signoff_lines, preamble, text, cleaning.page_fields)
