@@ -1,32 +1,77 @@
 """Parse the clause hierarchy of a cleaned document into citable records.
 
-Labels recognised at the start of a paragraph: ``一、`` ``（一）`` ``1.``/``1、`` ``（1）`` and the enumerations
-of speeches and plans ``一是`` ``一要`` ``第一，``. Levels are assigned by order of first appearance, so any
-nesting of these styles works. Header, preamble and sign-off become records too.
+Labels recognised at the start of a paragraph: ``第一部分`` ``一、`` ``（一）`` ``1.``/``1、`` ``（1）`` ``1)`` ``①`` and
+the enumerations of speeches and plans ``一是`` ``一要`` ``第一，``. The numbering scheme is read from the document:
+which styles occur and how they nest follows from the order in which they first appear (a style first seen inside
+another nests under it, a style already open closes what was opened inside it), not from a fixed ranking. A label
+is taken when it continues its siblings, or restarts (1–3), or continues a sequence of its style anywhere before:
+measures numbered on across sections (``21.`` under ``四、``, ``22.`` under ``五、``) stay one record each.
+
+Also read:
+
+* blocks ``目标：`` / ``措施：`` inside a section: a record of their own; the items after them belong to the section
+  (label ``五22``) with the block's name as heading;
+* a label alone on its line takes the next short line as its title (``第二部分`` / ``重点任务``);
+* a notice distributing a plan: a line repeating a title quoted before (``现将《某某方案》印发给你们``) starts the
+  plan itself — a new preamble run and a fresh numbering; the notice's own numbered clauses, if any, are labelled
+  ``印发通知一`` …;
+* attachments (``附件2``): a record outside the body's numbering;
+* rows of task-division tables written by :mod:`ingest.tables` (``序号：3；重点任务：…；牵头单位：…。``): one record
+  per row, kind ``clause`` (a content record like any clause, which retrieval treats as such) with ``fields`` set,
+  the task cell as text, label ``附件1第3项`` (table, then the 序号 cell) and units and deadlines from their cells.
+
+Header, preamble and sign-off become records too.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from assistant.text import split_sentences
 from assistant.types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Clause
 
 from .clean import CleanLine, recover_label
+from .tables import ATTACHMENT_RE, RowCell, parse_row, row_number, table_context, task_span
 
 NUMERALS = "一二三四五六七八九十百零〇"
 _N = f"[{NUMERALS}]{{1,4}}"
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _STYLES: list[tuple[str, re.Pattern]] = [
+    ("part", re.compile(f"^第({_N})部分[\\s:：、，,]*")),
     ("section", re.compile(f"^({_N})、")),
     ("paren_cn", re.compile(f"^[（(]({_N})[）)]")),
     ("paren_num", re.compile(r"^[（(](\d{1,3})[）)]")),
     ("item", re.compile(r"^(\d{1,3})(?:[.．、](?!\d)|\s)")),
+    ("half_paren", re.compile(r"^(\d{1,3})[)）](?![)）])")),
+    ("circled", re.compile(f"^([{_CIRCLED}])")),
     ("enum_di", re.compile(f"^第({_N})[，,、：:]")),
     ("enum_shi", re.compile(f"^({_N})是(?=[^，。；]{{2,}})")),
     ("enum_yao", re.compile(f"^({_N})要(?=[^，。；]{{2,}})")),
 ]
+"""Label styles a paragraph may start with. Which of them a document uses, and how they nest, is read from the
+document: a style first seen inside another nests under it (see :func:`parse_clauses`)."""
+_LABELS = {
+    "part": "第{cn}部分",
+    "section": "{cn}",
+    "paren_cn": "（{cn}）",
+    "paren_num": "（{n}）",
+    "item": "{n}",
+    "half_paren": "{n}）",
+    "circled": "{circled}",
+    "enum_di": "第{cn}",
+    "enum_shi": "{cn}是",
+    "enum_yao": "{cn}要",
+}
+_BLOCK_RE = re.compile(r"^((?:主要|工作|发展|總體|总体|具体|具體|重点|重點|保障)?(?:目标|目標|措施|举措|舉措))\s*[:：]")
+"""A block of a section such as ``目标：`` / ``措施：``: its measures belong to the section, the block's name is
+their heading."""
+BLOCK = "block"
+ATTACHMENT = "attachment"
+NOTICE_LABEL = "印发通知"
+"""First element of the label path of a distributing notice's own numbered clauses, when the document it
+distributes follows with a numbering of its own."""
 _ENUM_STYLES = {"enum_di", "enum_shi", "enum_yao"}
 _DATE_LINE_RE = re.compile(r"^[（(]?(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日[）)]?$")
 _ORG_LINE_RE = re.compile(
@@ -64,18 +109,10 @@ def match_label(text: str) -> tuple[str, int, str, str] | None:
         if not m:
             continue
         raw = m.group(1)
-        number = int(raw) if raw.isdigit() else chinese_number(raw)
+        number = _CIRCLED.index(raw) + 1 if raw in _CIRCLED else int(raw) if raw.isdigit() else chinese_number(raw)
         if number <= 0:
             continue
-        label = {
-            "section": raw,
-            "paren_cn": f"（{raw}）",
-            "paren_num": f"（{raw}）",
-            "item": raw,
-            "enum_di": f"第{raw}",
-            "enum_shi": f"{raw}是",
-            "enum_yao": f"{raw}要",
-        }[style]
+        label = _LABELS[style].format(cn=raw, n=raw, circled=raw)
         return style, number, label, text[m.end() :].strip()
     return None
 
@@ -93,6 +130,11 @@ def parse_responsible(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]
     notes = [m.group(1).strip() for m in _RESPONSIBLE_RE.finditer(text)]
     if not notes:
         return "", (), ()
+    return ("；".join(notes), *note_units(notes))
+
+
+def note_units(notes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(lead units, responsible units)`` of notes such as ``牵头单位：甲、乙，责任单位：丙负责``."""
     lead: list[str] = []
     units: list[str] = []
     for note in notes:
@@ -110,7 +152,20 @@ def parse_responsible(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]
                 into = units
             part = re.sub(r"(?:牵头|牽頭|负责|負責|配合)$", "", part).strip()
             into.extend(u.strip() for u in re.split(r"[、]", part) if u.strip() and u.strip() not in into)
-    return "；".join(notes), tuple(lead), tuple(units)
+    return tuple(lead), tuple(units)
+
+
+def row_facts(cells: list[RowCell]) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(responsible as written, lead units, units, deadlines)`` of a 分工表 row, from its 牵头单位 / 责任单位 /
+    完成时限 cells; a deadline cell the deadline patterns do not read (``长期坚持``) is taken as it is."""
+    unit_cells = [c for c in cells if c.role in ("lead", "units") and c.value]
+    notes = [f"{'牵头单位' if c.role == 'lead' else '责任单位'}：{c.value}" for c in unit_cells]
+    lead, units = note_units(notes)
+    deadlines: list[str] = []
+    for c in cells:
+        if c.role == "deadline" and c.value:
+            deadlines.extend(d for d in find_deadlines(c.value) or (c.value,) if d not in deadlines)
+    return "；".join(f"{c.name}：{c.value}" for c in unit_cells), lead, units, tuple(deadlines)
 
 
 def find_deadlines(text: str) -> tuple[str, ...]:
@@ -190,6 +245,15 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
 
     stack: list[_Node] = []
     last_number: dict[str, int] = {}
+    seen: dict[str, set[int]] = {}
+    """Every number opened per style: a sequence may continue across a higher-level boundary (measures
+    numbered 1–21 under 一、…四、 and 22, 23 under 五、)."""
+    rows: list[tuple[int, list[RowCell]]] = []
+    quoted = {title for text in texts[:header_end] for title in _quoted_titles(text)}
+    restarts = 0
+    prefix: tuple[str, ...] = ()
+    """Label path before the top-level clauses of the second and further documents a notice distributes."""
+    """Titles quoted so far (《…》): a line that repeats one starts the distributed document itself."""
     nodes: list[_Node] = []
     front: list[list[int]] = [[]]
     """Runs of lines before the first clause that are not header or sign-off (preamble)."""
@@ -201,13 +265,16 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
         while stack and any(n.style == style for n in stack):
             if stack.pop().style == style:
                 break
-        parent_path = stack[-1].label_path if stack else ()
-        parent_headings = (*stack[-1].headings, stack[-1].title) if stack else ()
-        node = _Node(style, number, (*parent_path, label), parent_headings, clause_title(rest) or label)
+        parent = stack[-1] if stack else None
+        parent_path = prefix if parent is None else parent.label_path[:-1] if parent.style == BLOCK else parent.label_path
+        parent_headings = (*parent.headings, parent.title) if parent else ()
+        title = clause_title(rest) or _own_line_title(texts, index) or label
+        node = _Node(style, number, (*parent_path, label), parent_headings, title)
         node.pieces.append([index])
         stack.append(node)
         nodes.append(node)
         last_number[style] = number
+        seen.setdefault(style, set()).add(number)
         return node
 
     def acceptable(style: str, number: int) -> bool:
@@ -218,7 +285,7 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
             if number > sibling.number + 1:
                 warnings.append(f"numbering gap before {style} {number} (after {sibling.number})")
             return True
-        return number == 1 or number == last_number.get(style, 0) + 1 or number <= 3
+        return number <= 3 or number - 1 in seen.get(style, set())
 
     for i, line in enumerate(lines):
         text = line.text
@@ -231,6 +298,43 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
             continue
         if signoff_runs[-1]:
             signoff_runs.append([])
+        cells = parse_row(text)
+        if cells is not None:
+            rows.append((i, cells))
+            continue
+        if _restates_title(text, quoted):
+            # the document a notice distributes begins: its own title, preamble and numbering; clauses of the
+            # notice itself are labelled as such, and a second document distributed is labelled by its title
+            if restarts == 0:
+                outside = {n.label_path[0] for n in nodes if n.style == ATTACHMENT}
+                for node in nodes:
+                    if node.label_path[0] not in outside:
+                        node.label_path = (NOTICE_LABEL, *node.label_path)
+            else:
+                prefix = (text,)
+            restarts += 1
+            stack.clear()
+            seen.clear()
+            last_number.clear()
+            current = None
+            if front[-1]:
+                front.append([])
+            front[-1].append(i)
+            continue
+        quoted.update(_quoted_titles(text))
+        attachment = ATTACHMENT_RE.match(text)
+        if attachment and len(text) <= 60 and not re.search("[。；，]", text):
+            stack.clear()  # an attachment (附件2 重点任务分工表) stands outside the body's numbering
+            number = int(attachment.group(1) or 0)
+            current = open_node(ATTACHMENT, number, f"附件{attachment.group(1) or ''}", attachment.group(2), i)
+            pending_damaged = None
+            continue
+        block = _BLOCK_RE.match(text)
+        if block and any(n.style != BLOCK for n in stack):
+            current = open_node(BLOCK, 0, block.group(1), "", i)
+            current.title = block.group(1)
+            pending_damaged = None
+            continue
         found = match_label(text)
         if found is None and "mis-decoded" in line.flags:
             recovered = recover_label(text)
@@ -274,9 +378,22 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
 
     def emit(path: tuple[str, ...], headings: tuple[str, ...], run: list[int], kind: str, flags: set[str], part0: int) -> int:
         body = "\n".join(texts[j] for j in run)
-        start = offsets[run[0]]
-        raw_resp, lead, units = parse_responsible(body)
-        deadlines = find_deadlines(body)
+        return emit_text(path, headings, body, offsets[run[0]], kind, flags, part0, parse_responsible(body), ())
+
+    def emit_text(
+        path: tuple[str, ...],
+        headings: tuple[str, ...],
+        body: str,
+        start: int,
+        kind: str,
+        flags: set[str],
+        part0: int,
+        responsible: tuple[str, tuple[str, ...], tuple[str, ...]],
+        fields: tuple[tuple[str, str], ...],
+        deadlines: tuple[str, ...] | None = None,
+    ) -> int:
+        raw_resp, lead, units = responsible
+        deadlines = find_deadlines(body) if deadlines is None else deadlines
         part = part0
         for piece_start, piece_end in split_long(body, max_chars):
             piece = body[piece_start:piece_end]
@@ -295,6 +412,7 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
                     units=units,
                     deadlines=deadlines,
                     flags=tuple(sorted(flags)),
+                    fields=fields,
                 )
             )
             part += 1
@@ -314,10 +432,16 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
         part = 0
         for run in node.pieces:
             part = emit(node.label_path, node.headings, run, "clause", node.flags, part)
+    for (index, cells), (path, headings) in zip(rows, _row_places(texts, rows), strict=True):
+        task_start, task_end = task_span(cells)
+        info = row_facts(cells)
+        fields = tuple((c.name, c.value) for c in cells)
+        body = texts[index][task_start:task_end]
+        emit_text(path, headings, body, offsets[index] + task_start, "clause", set(), 0, info[:3], fields, info[3])
     clauses.sort(key=lambda c: (c.start, c.part))
     attached: set[int] = set()
     for c in clauses:  # lines whose start falls inside a clause, found by bisection (linear in the lines covered)
-        attached.update(range(bisect_left(offsets, c.start), bisect_left(offsets, c.end)))
+        attached.update(range(bisect_right(offsets, c.start) - 1, bisect_left(offsets, c.end)))
     unattached = [texts[j] for j in range(len(texts)) if j not in attached]
     return ParseResult(
         clauses=clauses,
@@ -328,6 +452,69 @@ def parse_clauses(source: str, lines: list[CleanLine], max_chars: int = 360) -> 
     )
 
 
+def _own_line_title(texts: list[str], index: int) -> str:
+    """The title of a label standing alone on its line (``第二部分`` / ``重点任务``): the short next line."""
+    if match_label(texts[index]) is None or match_label(texts[index])[3] or index + 1 >= len(texts):
+        return ""
+    following = texts[index + 1]
+    if len(following) > 40 or re.search("[。！？；：:]$", following) or match_label(following) or parse_row(following):
+        return ""
+    return following
+
+
+def _quoted_titles(text: str) -> set[str]:
+    return {m.group(1) for m in re.finditer(r"《([^《》]{4,80})》", text)}
+
+
+def _restates_title(text: str, quoted: set[str]) -> bool:
+    """A title line repeating a document title quoted before (the plan a notice distributes)."""
+    return len(text) <= 80 and not re.search("[。！？；，]", text) and text.strip("《》") in quoted
+
+
+def _row_places(texts: list[str], rows: list[tuple[int, list[RowCell]]]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``(label path, headings)`` of each 分工表 row: the table (``附件2`` from the lines before it, else ``表1``,
+    ``表2`` …) and the row (``第3项`` after its 序号 cell, else ``第3行``); headings are the table's caption and the
+    group lines of the table the row comes under (merged rows such as ``一、夯实数字基础``). Where the 序号 starts
+    again in each group, the group's label comes before the row's (``附件1 二 第1项``); where rows still share a
+    label, rows are labelled by their place (``第7行``)."""
+    tables: list[list[tuple[str, str, str, tuple[str, ...]]]] = []
+    """Per table: (number label, group label, place label, headings) of its rows."""
+    names: list[str] = []
+    caption, groups, previous = "", [], -1
+    for index, cells in rows:
+        between = texts[previous + 1 : index]
+        if previous < 0 or len(between) > 2 or not all(_is_group_line(t) for t in between):  # a new table
+            first = index
+            while first > 0 and index - first < 2 and match_label(texts[first - 1]) and _is_group_line(texts[first - 1]):
+                first -= 1
+            groups = texts[first:index]
+            attachment, caption = table_context(texts[max(0, first - 3) : first])
+            name = attachment or f"表{len(tables) + 1}"
+            names.append(f"{name}表{len(tables) + 1}" if name in names else name)
+            tables.append([])
+        elif between:
+            groups = between
+        number = row_number(cells)
+        group = match_label(groups[-1]) if groups else None
+        headings = tuple(h for h in (caption, *groups) if h)
+        tables[-1].append((f"第{number}项" if number else "", group[2] if group else "", f"第{len(tables[-1]) + 1}行", headings))
+        previous = index
+    places = []
+    for name, table in zip(names, tables, strict=True):
+        paths = [(name, number or place) for number, _, place, _ in table]
+        if len(set(paths)) < len(paths):
+            paths = [(name, group, number) if group and number else (name, place) for number, group, place, _ in table]
+        if len(set(paths)) < len(paths):
+            paths = [(name, place) for _, _, place, _ in table]
+        places.extend((path, row[3]) for path, row in zip(paths, table, strict=True))
+    return places
+
+
+def _is_group_line(text: str) -> bool:
+    """A short title line between the rows of a table (a row merged across all columns)."""
+    return len(text) <= 40 and not re.search("[。！？；]$", text) and parse_row(text) is None
+
+
 def _numeral_label(style: str, number: int) -> str:
     digits = "零一二三四五六七八九"
     if number < 10:
@@ -336,15 +523,8 @@ def _numeral_label(style: str, number: int) -> str:
         cn = "十" + (digits[number % 10] if number % 10 else "")
     else:
         cn = digits[number // 10] + "十" + (digits[number % 10] if number % 10 else "")
-    return {
-        "section": cn,
-        "paren_cn": f"（{cn}）",
-        "paren_num": f"（{number}）",
-        "item": str(number),
-        "enum_di": f"第{cn}",
-        "enum_shi": f"{cn}是",
-        "enum_yao": f"{cn}要",
-    }[style]
+    circled = _CIRCLED[number - 1] if 0 < number <= len(_CIRCLED) else str(number)
+    return _LABELS[style].format(cn=cn, n=number, circled=circled)
 
 
 def _remove_index(nodes: list[_Node], front: list[list[int]], index: int, keep: _Node) -> None:

@@ -26,6 +26,10 @@ def coverage(text: str, clauses: Iterable[Clause]) -> tuple[float, list[dict[str
     for clause in clauses:
         headings.update(_squeeze(h) for h in clause.headings)
         start, end = max(0, clause.start), min(len(text), clause.end)
+        if clause.fields:  # a table row's record holds its task cell as text and every cell in ``fields``
+            start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", end)
+            end = len(text) if line_end < 0 else line_end
         if end > start:
             inside[start] += 1
             inside[end] -= 1

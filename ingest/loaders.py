@@ -10,6 +10,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .tables import rewrite_text_tables, table_lines
+
 SUPPORTED = {".txt", ".md", ".html", ".htm", ".docx", ".pdf"}
 _TEXT_ENCODINGS = ("utf-8", "gb18030", "big5")
 
@@ -92,7 +94,7 @@ def load(path: Path, max_bytes: int | None = None) -> Loaded:
     decoded = decode_text(data)
     if suffix in {".html", ".htm"}:
         return Loaded(html_text(decoded.text), decoded.encoding, "html", decoded.warnings)
-    return Loaded(decoded.text, decoded.encoding, suffix.lstrip("."), decoded.warnings)
+    return Loaded(rewrite_text_tables(decoded.text), decoded.encoding, suffix.lstrip("."), decoded.warnings)
 
 
 def _without_nul(loaded: Loaded) -> Loaded:
@@ -247,6 +249,12 @@ def html_text(html: str) -> str:
     soup = BeautifulSoup(html, "lxml")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
+    for table in soup.find_all("table"):
+        if table.find("table") is not None:
+            continue  # a layout table around other content: its cells are read as blocks below
+        lines = table_lines(_html_rows(table))
+        if lines is not None:
+            table.replace_with("\n" + "\n".join(lines) + "\n")
     for tag in soup.find_all(True):
         if tag.name == "br":
             tag.replace_with("\n")
@@ -255,6 +263,49 @@ def html_text(html: str) -> str:
             tag.insert_after("\n")
     text = soup.get_text()
     return re.sub(r"\n\s*\n+", "\n\n", text).strip() + "\n"
+
+
+def _html_rows(table) -> list[list[str]]:
+    """Cell texts of an HTML table, row by row; a cell spanning rows (``rowspan``) is repeated in the rows below,
+    a cell spanning columns is given once."""
+    rows: list[list[str]] = []
+    carried: dict[int, tuple[int, str]] = {}
+    """Column → (rows still to fill, text) of cells spanning rows."""
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue
+        row: list[str] = []
+        column = 0
+        for cell in tr.find_all(["td", "th"]):
+            while column in carried:
+                row.append(carried[column][1])
+                column += 1
+            text = _html_cell(cell)
+            row.append(text)
+            span = _span(cell.get("rowspan"))
+            if span > 1:
+                carried[column] = (span, text)
+            column += _span(cell.get("colspan"))
+        while column in carried:
+            row.append(carried[column][1])
+            column += 1
+        carried = {c: (n - 1, t) for c, (n, t) in carried.items() if n > 1}
+        rows.append(row)
+    return rows
+
+
+def _span(value) -> int:
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else 1
+
+
+def _html_cell(cell) -> str:
+    """Text of a table cell, its ``<br>`` and paragraphs one line each."""
+    for tag in cell.find_all(["br", "p", "div", "li"]):
+        if tag.name == "br":
+            tag.replace_with("\n")
+        else:
+            tag.insert_after("\n")
+    return cell.get_text().strip()
 
 
 def _docx_text(data: bytes, max_bytes: int | None = None) -> str:
@@ -275,11 +326,27 @@ def _docx_text(data: bytes, max_bytes: int | None = None) -> str:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for broken files
         raise LoadError(f"not a readable .docx file ({type(exc).__name__}: {exc})") from exc
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" ".join(cell.text for cell in row.cells))
+    from docx.table import Table
+
+    lines: list[str] = []
+    for block in document.iter_inner_content():  # paragraphs and tables in document order
+        if not isinstance(block, Table):
+            lines.append(block.text)
+            continue
+        rows = [_docx_row(row) for row in block.rows]
+        converted = table_lines(rows)
+        lines.extend(converted if converted is not None else (" ".join(cells) for cells in rows))
     return "\n".join(lines)
+
+
+def _docx_row(row) -> list[str]:
+    """Cell texts of a .docx table row, a cell merged across columns once."""
+    cells, seen = [], set()
+    for cell in row.cells:
+        if id(cell._tc) not in seen:
+            seen.add(id(cell._tc))
+            cells.append(cell.text)
+    return cells
 
 
 def _pdf_text(data: bytes) -> str:

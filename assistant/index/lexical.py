@@ -41,11 +41,13 @@ class LexicalDamaged(Exception):
 
 
 def lexical_text(clause: Clause, meta: DocumentMeta) -> str:
-    """What BM25 sees: the clause with its headings; the header and sign-off also carry the metadata."""
+    """What BM25 sees: the clause with its headings (a table row with its other cells); the header and sign-off
+    also carry the metadata."""
     extra = ""
     if clause.kind in {"header", "signoff"}:
         extra = " ".join([meta.title, meta.doc_number, meta.issuer, meta.date_issued, meta.region, meta.doc_type, "发文字号 印发 发布 日期"])
-    return normalise(" ".join([*clause.headings, clause.text, extra]))
+    cells = " ".join(f"{name} {value}" for name, value in clause.fields if value not in clause.text)
+    return normalise(" ".join([*clause.headings, clause.text, cells, extra]))
 
 
 @dataclass
