@@ -1,4 +1,4 @@
-"""``python -m assistant ask "问题"`` · ``python -m assistant chat`` · ``python -m assistant serve``."""
+"""``python -m assistant ask "问题"`` · ``chat`` · ``serve`` (web UI and HTTP API) · ``keys create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -30,9 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the result record of the evaluation format")
     sub.add_parser("chat", parents=[common], help="interactive conversation in the terminal")
-    serve = sub.add_parser("serve", parents=[common], help="start the web UI")
+    serve = sub.add_parser("serve", parents=[common], help="start the web UI and the HTTP API (/v1, /docs)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    keys = sub.add_parser("keys", help="API keys: once one exists, every API request needs one")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", parents=[common], help="create a key; the key is printed once, on the last line")
+    create.add_argument("name")
+    create.add_argument("--scope", choices=["ask", "admin"], default="ask",
+                        help="ask: chat, models, search; admin: also the documents API (default ask)")
+    keys_sub.add_parser("list", parents=[common], help="list the keys (names and scopes; keys are stored hashed)")
+    revoke = keys_sub.add_parser("revoke", parents=[common], help="revoke a key")
+    revoke.add_argument("name")
     return p
 
 
@@ -67,10 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         filters = Filters(tuple(args.source), tuple(args.region), tuple(args.year))
         if args.command == "serve":
-            from .ui import serve
+            from .server import serve
 
             serve(settings)
             return 0
+        if args.command == "keys":
+            return _keys(args, settings, console)
         from .service import Assistant
 
         assistant = Assistant(settings)
@@ -88,6 +99,29 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))} (check --data-dir)")
         return 2
+
+
+def _keys(args, settings, console) -> int:
+    from rich.markup import escape
+
+    from .api.keys import KeyStore, keys_path
+
+    store = KeyStore(keys_path(settings))
+    if args.keys_command == "create":
+        key = store.create(args.name, args.scope)
+        console.print(f"created the {args.scope} key {escape(args.name)!s}; it is shown once, here (stored hashed in "
+                      f"{escape(str(store.path))}):", soft_wrap=True)
+        print(key)  # alone on the last line, for scripts
+    elif args.keys_command == "list":
+        listed = store.list()
+        if not listed:
+            console.print("no API keys: the API is open to anyone who can reach the server.")
+        for k in listed:
+            console.print(f"{escape(k.name)}\t{k.scope}\t{k.created}", soft_wrap=True)
+    else:
+        store.revoke(args.name)
+        console.print(f"revoked the key {escape(args.name)}")
+    return 0
 
 
 def _chat(assistant, filters: Filters, console) -> int:

@@ -80,6 +80,9 @@ class Settings:
     """``user:password`` pairs separated by commas; empty = no login."""
     prompts_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "prompts")
     """Holds the LLM prompts ``system``, ``answer`` and ``condense`` (``.md`` or ``.txt``)."""
+    api_rate_limit: int = 60
+    """Requests per minute each API key may make (all ``/v1`` routes); 0 = no limit. With no keys created the
+    API is open and unlimited (a local, single-user server)."""
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (``None`` values are ignored)."""
@@ -136,6 +139,8 @@ def _coerce(settings: Settings) -> Settings:
                  "login_attempts", "login_window"):
         if values[name] <= 0:
             raise SettingsError(f"{name} must be positive")
+    if values["api_rate_limit"] < 0:
+        raise SettingsError("api_rate_limit must be 0 (no limit) or positive")
     return Settings(**values)
 
 
