@@ -82,6 +82,13 @@ class Assistant:
         _require_documents(self.store, self.settings)
         return self.store, self.retriever, self.analyzer
 
+    def search(self, text: str, filters: Filters | None = None) -> tuple[Query, list[Hit]]:
+        """What the answer path retrieves for a question (documents or regions it names, metadata questions),
+        without answering: the analysed query and the ranked hits."""
+        store, retriever, analyzer = self._current()
+        query = analyzer.analyse(text)
+        return query, self._retrieve(store, retriever, query, filters or Filters())
+
     def ask(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Answer:
         """Answer one question, using the conversation so far to resolve follow-ups."""
         *_, final = self._answer(question, history, filters, stream=False)

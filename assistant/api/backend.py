@@ -2,7 +2,7 @@
 writer at a time for document changes.
 
 Writes go through a store of their own and commit a new index revision; the assistant notices the revision
-before its next question and reloads (see :meth:`assistant.service.Assistant._current`), and so does the web
+before its next question and reloads (see :meth:`assistant.service.Assistant.ask`), and so does the web
 UI's assistant in the same process.
 """
 

@@ -224,10 +224,8 @@ def search(body: SearchRequest, request: Request, caller: AskCaller) -> dict[str
     assistant = backend.assistant()
     known = {d["source"] for d in assistant.documents()} if body.source else set()
     filters: Filters = filters_of(body, known)
-    # the answer path's own retrieval (targets named in the query, metadata questions), without answering
-    store, retriever, analyzer = assistant._current()
-    query = analyzer.analyse(text)
-    hits = assistant._retrieve(store, retriever, query, filters)[: body.top_k]
+    query, hits = assistant.search(text, filters)
+    hits = hits[: body.top_k]
     return {
         "object": "list",
         "query": text,
