@@ -30,6 +30,12 @@ EXPECTED = {
         "doc_type": "意见",
         "period": "",
         "script": "traditional",
+        "effective": "",
+        "status": "",
+        "history": (),
+        "region_code": "620000000000",
+        "region_path": ("甘肃省",),
+        "period_end": "",
     },
     S001: {
         "title": "敦煌市人民政府办公室关于贯彻落实《酒泉市法治政府建设实施方案（2016-2020年）》的实施意见",
@@ -41,6 +47,12 @@ EXPECTED = {
         "doc_type": "实施意见",
         "period": "2016—2020",
         "script": "simplified",
+        "effective": "",
+        "status": "",
+        "history": (),
+        "region_code": "620982000000",
+        "region_path": ("甘肃省", "酒泉市", "敦煌市"),
+        "period_end": "2020-12-31",
     },
     S002: {
         "title": "內蒙古自治區貫徹《法治政府建設實施綱要（2021—2025年）》實施方案",
@@ -52,6 +64,12 @@ EXPECTED = {
         "doc_type": "实施方案",
         "period": "2021—2025",
         "script": "traditional",
+        "effective": "",
+        "status": "",
+        "history": (),
+        "region_code": "150000000000",
+        "region_path": ("内蒙古自治区",),
+        "period_end": "2025-12-31",
     },
     S003: {
         "title": "砥砺奋进主动作为全力推进政府法制工作创新发展——省政府副秘书长、法制办主任白文晖在全省政府法制工作座谈会上的讲话",
@@ -63,6 +81,12 @@ EXPECTED = {
         "doc_type": "讲话",
         "period": "",
         "script": "simplified",
+        "effective": "",
+        "status": "",
+        "history": (),
+        "region_code": "620000000000",
+        "region_path": ("甘肃省",),
+        "period_end": "",
     },
     S004: {
         "title": "中共张掖市委张掖市人民政府关于印发《张掖市法治政府建设实施方案（2016-2020年）》的通知",
@@ -74,6 +98,12 @@ EXPECTED = {
         "doc_type": "通知",
         "period": "2016—2020",
         "script": "simplified",
+        "effective": "",
+        "status": "",
+        "history": (),
+        "region_code": "620700000000",
+        "region_path": ("甘肃省", "张掖市"),
+        "period_end": "2020-12-31",
     },
 }
 
@@ -81,7 +111,7 @@ EXPECTED = {
 @pytest.mark.parametrize("name", SAMPLES)
 def test_metadata_of_each_sample(name: str) -> None:
     doc, report = read_document(CORPUS / name)
-    meta = doc.meta.to_dict()
+    meta = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.meta.to_dict().items()}  # JSON lists
     assert meta.pop("source") == name
     assert meta == EXPECTED[name]
     assert report.metadata == doc.meta.to_dict()
