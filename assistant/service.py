@@ -8,10 +8,12 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import date
 
 from .answer import Answerer, ExtractiveAnswerer, assess, cannot_answer
 from .embedders import Embedder, make_embedder
 from .followup import Condenser, RuleCondenser
+from .index.versions import NOT_IN_FORCE
 from .query import Query, QueryAnalyzer
 from .retrieval import Reranker, Retriever, term_weights
 from .settings import Settings
@@ -125,6 +127,8 @@ class Assistant:
 
         def finish(answer: Answer) -> Answer:
             answer.question, answer.standalone_question, answer.retrieved = question, standalone, retrieved
+            if not answer.abstained:
+                answer.notice = " ".join(filter(None, [answer.notice, *validity_notices(store, answer)]))
             answer.latency_ms = (time.perf_counter() - started) * 1000
             return answer
 
@@ -159,6 +163,27 @@ class Assistant:
         """The ingested documents with their metadata and clause counts."""
         store = self._current()[0]
         return [{**m.to_dict(), "clauses": store.documents[m.source].get("clauses", 0)} for m in store.metas()]
+
+
+def validity_notices(store: ClauseStore, answer: Answer, today: date | None = None) -> list[str]:
+    """What a reader must know about the documents an answer cites: a later version exists (naming it), the
+    version is repealed, or a plan's period has ended."""
+    today = today or date.today()
+    versions = store.versions()
+    notes: list[str] = []
+    for source in dict.fromkeys(c.source for c in answer.citations):
+        if source not in store.documents:
+            continue
+        meta, version = store.meta(source), versions.get(source)
+        dated = f"《{meta.title}》（{meta.date_issued or meta.effective or source}）"
+        if version is not None and version.superseded_by:
+            newer = store.meta(version.group.current or version.group.versions[-1])
+            notes.append(f"{dated}已有更新的版本《{newer.title}》（{newer.date_issued or newer.source}），以上引用的是旧版本。")
+        elif meta.status in NOT_IN_FORCE:
+            notes.append(f"{dated}已{meta.status.removeprefix('已')}。")
+        elif meta.period_end and meta.period_end < today.isoformat():
+            notes.append(f"{dated}的实施期限已于{meta.period_end}结束。")
+    return notes
 
 
 class QuestionError(ValueError):

@@ -33,6 +33,7 @@ from .index.chroma import (
 from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyError, IndexError_
 from .index.lexical import LexicalDamaged, Snapshot, lexical_text
 from .index.lock import WriteLock
+from .index.versions import Version, link_versions
 from .places import Gazetteer
 from .settings import Settings
 from .text import normalise
@@ -133,6 +134,7 @@ class ClauseStore:
         self.catalog: Catalog = snap.catalog
         self._bm25 = snap.bm25
         self._meta = {s: DocumentMeta.from_dict(d["meta"]) for s, d in self.documents.items()}
+        self._versions: dict[str, Version] | None = None
         self._build_arrays(snap.src, snap.frame)
         self.__dict__.pop("_df_cache", None)
 
@@ -270,6 +272,12 @@ class ClauseStore:
     def places(self) -> set[str]:
         """The gazetteer places the documents mention (recorded at ingest)."""
         return {place for record in self.documents.values() for place in record.get("places", ())}
+
+    def versions(self) -> dict[str, Version]:
+        """Where each document stands among the versions of its title (documents with one version included)."""
+        if self._versions is None:
+            self._versions = link_versions(self._meta[s] for s in sorted(self._meta))
+        return self._versions
 
     def fingerprint(self, source: str) -> str:
         return self.documents.get(source, {}).get("fingerprint", "")

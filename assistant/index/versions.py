@@ -14,8 +14,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.text import to_simplified
-from assistant.types import DocumentMeta
+from ..text import to_simplified
+from ..types import DocumentMeta
 
 NOT_IN_FORCE = ("已废止", "失效")
 _SOURCE_DATE_RE = re.compile(r"[（(]((?:19|20)\d{2}-\d{2}-\d{2})[）)](?:\.[A-Za-z0-9]+)?$")
