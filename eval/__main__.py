@@ -3,6 +3,7 @@
     python -m eval run --dataset eval/datasets/dev.jsonl --out runs/dev.jsonl [--engine baseline]
     python -m eval report runs/dev.jsonl --dataset eval/datasets/dev.jsonl --baseline runs/dev.baseline.jsonl
     python -m eval compare runs/before.jsonl runs/after.jsonl --dataset eval/datasets/dev.jsonl
+    python -m eval index --manifest eval/datasets/law/documents.json --data-dir /tmp/law   (the law set's corpus)
     python -m eval bench ...   (see eval/bench.py)
 
 ``run`` answers with one worker by default so that latencies are those of a lone user; ``--workers N``
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="settings TOML file")
     run.add_argument("--engine", choices=("assistant", "baseline"), default="assistant")
     run.add_argument("--corpus", type=Path, default=Path("corpus"), help="document folder of the baseline (default corpus/)")
+    run.add_argument("--manifest", type=Path,
+                     help="the baseline reads the manifest's documents (eval/datasets/law/documents.json) and corpus/")
     run.add_argument(
         "--workers", type=int, default=1,
         help="questions answered concurrently (threads); default 1 so latencies are not inflated by contention",
@@ -57,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--dataset", type=Path, required=True)
     report.add_argument("--baseline", type=Path, help="result records of the baseline on the same dataset")
     report.add_argument("--out-dir", type=Path, help="where to write the report (default: next to RESULTS)")
+
+    index = sub.add_parser("index", parents=[common], help="ingest a manifest's documents and the sample corpus")
+    index.add_argument("--manifest", type=Path, required=True, help="e.g. eval/datasets/law/documents.json")
+    index.add_argument("--config", type=Path, help="settings TOML file")
+    index.add_argument("--no-samples", action="store_true", help="leave the five sample documents out")
 
     compare = sub.add_parser("compare", parents=[common], help="questions whose correctness or hit changed from A to B")
     compare.add_argument("a", type=Path, help="result records before")
@@ -86,7 +94,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     with console.status(f"loading the {args.engine} engine…"):
-        engine = make_engine(args.engine, data_dir=args.data_dir, config=args.config, corpus=args.corpus)
+        engine = make_engine(args.engine, data_dir=args.data_dir, config=args.config, corpus=args.corpus,
+                             manifest=args.manifest)
     started = time.perf_counter()
     with Progress(
         TextColumn(f"[bold]{args.engine}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -109,6 +118,26 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
         console.print(f"[red]failed questions:[/red] {', '.join(failed[:10])}{more} (see each record's 'error' field; -v for tracebacks)")
     return 1 if failed else 0
+
+
+def cmd_index(args: argparse.Namespace, console: Console) -> int:
+    from assistant.settings import load_settings
+    from ingest.pipeline import ingest
+
+    from .manifest import SAMPLES, load_manifest
+
+    manifest = load_manifest(args.manifest)
+    settings = load_settings(args.config, data_dir=args.data_dir)
+    started = time.perf_counter()
+    with console.status(f"ingesting {len(manifest.documents)} documents of {manifest.root}…"):
+        result = ingest(manifest.paths(), settings, root=manifest.root)
+        if not args.no_samples:
+            result.files += ingest([SAMPLES], settings).files
+    summary = result.to_dict()["summary"]
+    console.print(f"{summary['ingested']} ingested, {summary['unchanged']} unchanged, {summary['failed']} failed; "
+                  f"{summary['clauses']} clauses in {settings.data_dir} ({time.perf_counter() - started:.0f} s)",
+                  highlight=False)
+    return 1 if result.failed else 0
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
@@ -159,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     handler.setLevel(level)  # on the handler: bm25s sets its own logger to DEBUG when imported
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     console = Console(stderr=True, soft_wrap=True)
-    commands = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}
+    commands = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "index": cmd_index}
     try:
         return commands[args.command](args, console)
     except BrokenPipeError:  # output piped into e.g. head

@@ -53,8 +53,13 @@ def chunk_text(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS)
 
 def corpus_chunks(corpus: Path, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> list[Chunk]:
     """Chunks of every readable document under ``corpus`` (unreadable files are logged and skipped)."""
+    return file_chunks(scan([Path(corpus)])[0], size, overlap)
+
+
+def file_chunks(files: Sequence[tuple[Path, str]], size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> list[Chunk]:
+    """Chunks of the readable files among ``(path, identifier)`` pairs."""
     chunks = []
-    for path, source in scan([Path(corpus)])[0]:
+    for path, source in files:
         try:
             doc, _ = read_document(path, source=source)
         except (LoadError, MetadataError, OSError) as exc:
@@ -76,6 +81,10 @@ class BaselineEngine:
         self.chunks = list(chunks)
         self.bm25 = bm25s.BM25()
         self.bm25.index([tokenize(c.text) or ["∅"] for c in self.chunks], show_progress=False)
+
+    @classmethod
+    def from_files(cls, files: Sequence[tuple[Path, str]]) -> BaselineEngine:
+        return cls(file_chunks(files))
 
     @classmethod
     def from_corpus(cls, corpus: Path) -> BaselineEngine:

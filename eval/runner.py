@@ -24,11 +24,23 @@ class Engine(Protocol):
     def ask(self, question: str, history: Sequence[dict[str, str]] = ..., filters: Any = ...) -> Answer: ...
 
 
-def make_engine(kind: str, *, data_dir: Path | None = None, config: Path | None = None, corpus: Path = Path("corpus")) -> Engine:
-    """The assistant users get (over the index in ``data_dir``) or the naive baseline (over ``corpus``)."""
+def make_engine(
+    kind: str, *, data_dir: Path | None = None, config: Path | None = None, corpus: Path = Path("corpus"),
+    manifest: Path | None = None,
+) -> Engine:
+    """The assistant users get (over the index in ``data_dir``) or the naive baseline (over ``corpus``, or over a
+    manifest's documents and the sample corpus)."""
     if kind == "baseline":
         from .baseline import BaselineEngine
 
+        if manifest is not None:
+            from .manifest import SAMPLES, load_manifest
+
+            loaded = load_manifest(manifest)
+            return BaselineEngine.from_files(
+                [(p, p.relative_to(loaded.root).as_posix()) for p in loaded.paths()]
+                + [(p, p.name) for p in sorted(SAMPLES.glob("*.txt"))]
+            )
         return BaselineEngine.from_corpus(corpus)
     if kind != "assistant":
         raise ValueError(f"unknown engine {kind!r}: use 'assistant' or 'baseline'")

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write a JSON report of what was done to each file")
     p.add_argument("--prune", action="store_true",
                    help="remove indexed documents that came from the folders given and are no longer there")
+    p.add_argument("--root", type=Path, help="identify documents by their path relative to this folder "
+                   "(e.g. a few files of ../shared/lawcorpus keep the identifiers the whole collection gives them)")
     p.add_argument("--rebuild", action="store_true", help="drop the index first (e.g. after changing the embedder)")
     p.add_argument("--json", action="store_true", help="with 'inspect': print JSON (one object per file, a list for several)")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             TextColumn("{task.description}"), console=console, transient=True,
         ) as bar:
             task = bar.add_task("", total=len(files))
-            result = ingest(args.paths, settings, prune=args.prune, progress=lambda p: bar.update(task, advance=1, description=p.name))
+            result = ingest(args.paths, settings, prune=args.prune, root=args.root, progress=lambda p: bar.update(task, advance=1, description=p.name))
     except (SettingsError, IndexError_, IngestPathError, ValueError, RuntimeError) as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(exc))}")
         return 2

@@ -50,11 +50,21 @@ class IngestPathError(ValueError):
     """A path given to ingest does not exist; nothing was changed."""
 
 
-def scan(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileReport]]:
+def scan(paths: Iterable[Path], root: Path | None = None) -> tuple[list[tuple[Path, str]], list[FileReport]]:
     """Files named, and the files inside folders named (recursively, sidecars excluded), each with the identifier
     of its document: its path relative to the folder given (``sub/name.txt``), or its name for a file given
-    itself. Entries left out get a report line: hidden files and folders, symbolic link loops and broken links,
-    special files."""
+    itself; with ``root``, every identifier is the path relative to ``root`` (a few files of a large collection
+    keep the identifiers the whole collection would give them). Entries left out get a report line: hidden
+    files and folders, symbolic link loops and broken links, special files."""
+
+    def identify(path: Path, folder: Path | None) -> str:
+        if root is not None:
+            try:
+                return path.resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                raise IngestPathError(f"{path} is not inside --root {root}") from None
+        return path.relative_to(folder).as_posix() if folder is not None else path.name
+
     found: list[tuple[Path, str]] = []
     skipped: list[FileReport] = []
 
@@ -63,10 +73,10 @@ def scan(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileReport
 
     for path in paths:
         if not path.is_dir():
-            found.append((path, path.name))
+            found.append((path, identify(path, None) if path.exists() else path.name))
             continue
-        for root, dirs, files in os.walk(path):
-            here = Path(root)
+        for walked, dirs, files in os.walk(path):
+            here = Path(walked)
             for name in sorted(dirs):
                 if name.startswith("."):
                     skip(here / name, "hidden folder, not read")
@@ -89,7 +99,7 @@ def scan(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileReport
                     skip(entry, "broken symbolic link or special file, not read" if entry.is_symlink() or entry.exists()
                          else "vanished while the folder was read")
                     continue
-                found.append((entry, entry.relative_to(path).as_posix()))
+                found.append((entry, identify(entry, path)))
     return found, skipped
 
 
@@ -151,13 +161,14 @@ def ingest(
     embedder: Embedder | None = None,
     store: ClauseStore | None = None,
     progress: Callable[[Path], None] | None = None,
+    root: Path | None = None,
 ) -> IngestResult:
     """Ingest files (re-ingesting changed ones, skipping unchanged ones) under the data directory's write lock.
 
     With ``prune``, documents that were ingested from inside one of the folders given and are no longer there
     are removed; documents from anywhere else (other folders, uploads) are kept. A path that does not exist
     refuses the whole batch with ``prune`` (:class:`IngestPathError`, nothing changed), and is a failed report
-    line without it."""
+    line without it. ``root``: identify documents by their path relative to it (see :func:`scan`)."""
     paths = [Path(p) for p in paths]
     if prune:
         missing = [str(p) for p in paths if not p.exists()]
@@ -170,15 +181,16 @@ def ingest(
         store = ClauseStore(settings, embedder or make_embedder(settings))
     store.begin_write()
     try:
-        return _ingest(paths, settings, store, prune, progress)
+        return _ingest(paths, settings, store, prune, progress, root)
     finally:
         store.commit()
 
 
 def _ingest(
-    paths: list[Path], settings: Settings, store: ClauseStore, prune: bool, progress: Callable[[Path], None] | None
+    paths: list[Path], settings: Settings, store: ClauseStore, prune: bool, progress: Callable[[Path], None] | None,
+    root: Path | None,
 ) -> IngestResult:
-    files, skipped = scan(paths)
+    files, skipped = scan(paths, root)
     result = IngestResult()
     seen: set[str] = set()
     jobs: list[tuple[Path, str, LoadError | None]] = []
