@@ -491,9 +491,12 @@ class ClauseStore:
             self.collection.modify(metadata={**keep, "disabled": json.dumps(sorted(disabled), ensure_ascii=False)})
             self.disabled = disabled
         finally:
-            self._writing = False
-            if self._lock is not None:
-                self._lock.release()
+            self._end_write()
+
+    def _end_write(self) -> None:
+        self._writing = False
+        if self._lock is not None:
+            self._lock.release()
 
     def commit(self) -> None:
         """End a write: persist a new lexical generation mirroring the collection under a new revision (every
@@ -513,9 +516,7 @@ class ClauseStore:
                 self._use(snap)
                 self._seen = current
         finally:
-            self._writing = False
-            if self._lock is not None:
-                self._lock.release()
+            self._end_write()
 
     def repair(self) -> int:
         """Rebuild the lexical directory from Chroma (under the write lock). Returns the clause count."""
@@ -523,9 +524,7 @@ class ClauseStore:
         try:
             self._rebuild_from_chroma()
         finally:
-            self._writing = False
-            if self._lock is not None:
-                self._lock.release()
+            self._end_write()
         return len(self.order)
 
 
