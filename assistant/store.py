@@ -34,6 +34,7 @@ from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyErr
 from .index.lexical import LexicalDamaged, Snapshot, lexical_text
 from .index.lock import WriteLock
 from .index.versions import Version, link_versions
+from .index.writer import IndexWriter
 from .places import Gazetteer
 from .settings import Settings
 from .text import normalise
@@ -539,6 +540,11 @@ def _places_record(record: dict[str, Any], text: str) -> dict[str, Any]:
     """Document record fields computed where the lexical directory is written: the places of a document ingested
     before places were recorded."""
     return {} if "places" in record else {"places": Gazetteer.load().mentioned(text)}
+
+
+def open_writer(settings: Settings, embedder: Embedder) -> IndexWriter:
+    """The index of these settings, as ingestion writes to it."""
+    return ClauseStore(settings, embedder)
 
 
 def drop_index(settings: Settings) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embedders import Embedder, make_embedder
+from assistant.index.writer import IndexWriter
 from assistant.settings import Settings
-from assistant.store import ClauseStore
+from assistant.store import open_writer
 from assistant.types import Document
 
 from .documents import FileReport, fingerprint, read_document
@@ -138,7 +139,7 @@ def _check(path: Path, source: str, settings: Settings, seen: set[str]) -> None:
     seen.add(source)
 
 
-def _prepare(path: Path, source: str, settings: Settings, store: ClauseStore) -> _Prepared:
+def _prepare(path: Path, source: str, settings: Settings, store: IndexWriter) -> _Prepared:
     """Read, parse and encode a file, unless the stored copy has the same fingerprint (then only its record)."""
     stamp = fingerprint(path, settings.max_clause_chars)
     if store.fingerprint(source) == stamp:
@@ -159,7 +160,7 @@ def ingest(
     *,
     prune: bool = False,
     embedder: Embedder | None = None,
-    store: ClauseStore | None = None,
+    store: IndexWriter | None = None,
     progress: Callable[[Path], None] | None = None,
     root: Path | None = None,
 ) -> IngestResult:
@@ -178,7 +179,7 @@ def ingest(
                 "(--prune removes the documents gone from the folders given, so every path must exist)"
             )
     if store is None:
-        store = ClauseStore(settings, embedder or make_embedder(settings))
+        store = open_writer(settings, embedder or make_embedder(settings))
     store.begin_write()
     try:
         return _ingest(paths, settings, store, prune, progress, root)
@@ -187,7 +188,7 @@ def ingest(
 
 
 def _ingest(
-    paths: list[Path], settings: Settings, store: ClauseStore, prune: bool, progress: Callable[[Path], None] | None,
+    paths: list[Path], settings: Settings, store: IndexWriter, prune: bool, progress: Callable[[Path], None] | None,
     root: Path | None,
 ) -> IngestResult:
     files, skipped = scan(paths, root)
@@ -248,7 +249,7 @@ def _ingest(
 
 def remove(sources: Iterable[str], settings: Settings, embedder: Embedder | None = None) -> list[FileReport]:
     """Remove documents by name, under the write lock."""
-    store = ClauseStore(settings, embedder or make_embedder(settings))
+    store = open_writer(settings, embedder or make_embedder(settings))
     store.begin_write()
     reports = []
     try:
@@ -274,4 +275,6 @@ def _identify(given: str, documents: Iterable[str]) -> str | None:
 
 def repair(settings: Settings, embedder: Embedder | None = None) -> int:
     """Rebuild the lexical index and catalog from the vector store. Returns the clause count."""
+    from assistant.store import ClauseStore
+
     return ClauseStore(settings, embedder or make_embedder(settings)).repair()
