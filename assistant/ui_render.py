@@ -16,6 +16,10 @@ from .types import Answer, Citation, DocumentMeta
 CARDS_EMPTY = '<div class="cards-empty">提问后，这里会列出回答所依据的条款。</div>'
 VIEWER_EMPTY = '<div class="viewer-empty">点击上方的出处卡片，可在这里查看整篇文件并定位到该条款。</div>'
 NO_INDEX = "还没有导入任何文件。请先在“文件”页上传政策文件，再来提问。"
+EMPTY_SCOPE = "所选范围内没有文档。请放宽检索范围，或点输入框上方的“×清除”后再提问。"
+SCOPE_EMPTY_CARD = '<div class="abstain"><strong>所选范围内没有文档。</strong><br>请放宽或清除检索范围后再提问。</div>'
+NOT_ENOUGH = "文件中的相关内容不足以回答这个问题"
+"""What a citizen reads for the answerer's "证据不足（最高匹配度 …）": the scores are shown only on demand."""
 
 DOCUMENT_COLUMNS = ["文件名", "标题", "发文字号", "发文机关", "成文日期", "地区", "类型", "条款数"]
 
@@ -33,7 +37,16 @@ CARDS_CSS = """
 .cite-text { white-space: pre-wrap; line-height: 1.6; }
 .cite-text mark.support { background: #ffe58f; color: inherit; }
 .cite-foot { font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 6px; }
+.abstain details { margin-top: 6px; font-size: 0.85em; }
+.abstain summary { cursor: pointer; }
 """
+
+# Chat messages cannot carry component CSS, so their few styles are inline.
+_LINK_STYLE = "color: var(--color-accent); text-decoration: none; font-weight: 600; cursor: pointer;"
+_COPY_STYLE = (
+    "margin-top: 6px; font-size: 0.8em; padding: 1px 8px; border: 1px solid var(--border-color-primary);"
+    " border-radius: 4px; background: var(--background-fill-secondary); cursor: pointer;"
+)
 
 VIEWER_CSS = """
 .viewer-empty { color: var(--body-text-color-subdued); padding: 8px 2px; }
@@ -73,6 +86,58 @@ const open = (event) => {
 };
 element.addEventListener('click', open);
 element.addEventListener('keydown', (event) => { if (event.key === 'Enter') open(event); });
+""" + """
+// The chat's [n] markers and copy buttons (see chat_message). The chat is not a component whose events carry
+// data, so one capturing listener on the page handles them before the chat sees the click (which would
+// select the message instead), and a marker opens its citation through this component's click event.
+window.policyqaOpenCitation = (turn, cite) => trigger('click', {cite, turn});
+const copyText = async (text) => {
+  window.policyqaCopied = text;
+  try { await navigator.clipboard.writeText(text); return true; } catch (error) {
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    return ok;
+  }
+};
+// Gradio writes a toast's heading from its type ("Warning", "Error"), untranslated and whatever title the server
+// gave: write it in Chinese once the toast is on the page (Gradio sets that text only when the type changes).
+const TOAST_TITLES = {Warning: '提示', Error: '出错了', Info: '提示', Success: '完成'};
+const translateToasts = (root) => {
+  root.querySelectorAll('.toast-title').forEach((title) => {
+    title.childNodes.forEach((node) => {
+      const word = node.nodeType === Node.TEXT_NODE && node.nodeValue.trim();
+      if (word && TOAST_TITLES[word]) node.nodeValue = TOAST_TITLES[word] + ' ';
+    });
+  });
+  root.querySelectorAll('[data-testid="toast-close"][aria-label="Close"]').forEach((b) => b.setAttribute('aria-label', '关闭'));
+};
+if (!window.policyqaToasts) {
+  window.policyqaToasts = new MutationObserver(() => translateToasts(document));
+  window.policyqaToasts.observe(document.body, {childList: true, subtree: true});
+}
+if (!window.policyqaChatLinks) {
+  window.policyqaChatLinks = true;
+  document.addEventListener('click', async (event) => {
+    const target = event.target.closest && event.target.closest('#chatbot a.cite-link, #chatbot .copy-plain');
+    if (!target) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (target.matches('a.cite-link')) {
+      // href="#cite-TURN-N" (the chat's sanitiser keeps href, not data-* attributes)
+      const [turn, cite] = target.getAttribute('href').split('-').slice(1).map(Number);
+      window.policyqaOpenCitation(turn, cite);
+      return;
+    }
+    const source = target.parentElement.querySelector('.copy-text');
+    const ok = await copyText(source ? source.textContent : '');
+    target.textContent = ok ? '已复制' : '复制失败';
+    setTimeout(() => { target.textContent = '复制'; }, 2000);
+  }, true);
+}
 """
 
 
@@ -84,14 +149,68 @@ def _paragraphs(text: str) -> str:
     return esc(text).replace("\n", "<br>")
 
 
-def chat_message(answer: Answer) -> str:
-    """The assistant's chat bubble: the answer text (markers ``[n]`` kept) and how the question was read."""
-    parts = [_paragraphs(answer.text)]
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def chat_message(answer: Answer, turn: int | None = None) -> str:
+    """The assistant's chat bubble: the answer text and how the question was read. With ``turn`` (the answer's
+    1-based number in the conversation: a final answer), each ``[n]`` is a link that opens that citation in
+    the source viewer, and a copy button copies the answer as plain text with its references."""
+    text = _paragraphs(answer.text)
+    if turn is not None and not answer.abstained:
+        text = _link_markers(text, turn, {c.n for c in answer.citations})
+    parts = [text]
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f'<br><small>（按上下文理解为：{esc(answer.standalone_question)}）</small>')
     if answer.notice and not answer.abstained:
         parts.append(f"<br><small>{esc(answer.notice)}</small>")
+    if turn is not None:
+        # the chat's sanitiser drops data-* attributes: the text to copy is a hidden element beside the button
+        parts.append(
+            f'<br><span class="copy-wrap"><button type="button" class="copy-plain" title="复制回答和出处（纯文本）" '
+            f'style="{_COPY_STYLE}">复制</button><span class="copy-text" style="display: none;">'
+            f"{esc(plain_text(answer))}</span></span>"
+        )
     return "".join(parts)
+
+
+def _link_markers(escaped: str, turn: int, cited: set[int]) -> str:
+    """``[n]`` markers of cited numbers in escaped text, as links carrying the turn and citation number."""
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in cited:
+            return m.group(0)
+        return (
+            f'<a href="#cite-{turn}-{n}" class="cite-link" title="查看出处 [{n}] 的原文" '
+            f'style="{_LINK_STYLE}">[{n}]</a>'
+        )
+
+    return _MARKER.sub(link, escaped)
+
+
+def plain_text(answer: Answer) -> str:
+    """The answer as plain text, with the documents and clauses its ``[n]`` markers refer to."""
+    lines = [answer.text.strip()]
+    if answer.citations and not answer.abstained:
+        lines += ["", "出处："]
+        for c in answer.citations:
+            number = f"（{c.doc_number}）" if c.doc_number else ""
+            lines.append(f"[{c.n}] 《{c.title or c.source}》{number} {clause_name(c.clause)}")
+    return "\n".join(lines)
+
+
+def abstention_reason(notice: str) -> tuple[str, str]:
+    """A reason for not answering in plain words, and its technical detail ('' when there is none).
+
+    The answerer's reason may carry internal scores ("证据不足（最高匹配度 0.31，低于 0.38）"): they go to
+    the detail, which the cards show only on demand."""
+    notice = (notice or "").strip().rstrip("。")
+    detail = "；".join(re.findall(r"（([^（）]*\d\.\d[^（）]*)）", notice))
+    plain = re.sub(r"（[^（）]*\d\.\d[^（）]*）", "", notice).strip()
+    if plain == "证据不足":
+        plain = NOT_ENOUGH
+    return plain, detail
 
 
 def user_message(question: str) -> str:
@@ -131,11 +250,14 @@ def cards(answer: Answer | None, turn: int = 0) -> str:
     shown = shown_citations(answer)
     out = []
     if answer.abstained:
-        reason = f"原因：{esc(answer.notice.rstrip('。'))}。<br>" if answer.notice else ""
+        plain, detail = abstention_reason(answer.notice)
+        reason = f"原因：{esc(plain)}。<br>" if plain else ""
+        more = f"<details><summary>详情</summary>{esc(detail)}</details>" if detail else ""
         out.append(
             '<div class="abstain"><strong>文件中没有找到能回答这个问题的内容。</strong><br>'
             + reason
             + ("以下是最接近的条款，仅供参考，不构成回答。" if shown else "也没有找到相关条款，请换个说法或放宽检索范围。")
+            + more
             + "</div>"
         )
     elif not shown:
@@ -155,6 +277,21 @@ def cards(answer: Answer | None, turn: int = 0) -> str:
             "</div>"
         )
     return "".join(out)
+
+
+def scope_summary(sources: Sequence[str], regions: Sequence[str], years: Sequence[str], empty: bool) -> str:
+    """The line above the question box naming the active filters ('' when none is active)."""
+    parts = []
+    if sources:
+        parts.append("文件 " + "、".join(f"《{esc(s)}》" for s in sources))
+    if regions:
+        parts.append("地区 " + "、".join(esc(r) for r in regions))
+    if years:
+        parts.append("年份 " + "、".join(esc(str(y)) for y in years))
+    if not parts:
+        return ""
+    warning = '<span class="scope-empty" style="color: #b42318;">（所选范围内没有文档）</span>' if empty else ""
+    return f'<div class="scope-line"><strong>检索范围：</strong>{"；".join(parts)}{warning}</div>'
 
 
 def source_view(document_text: str, meta: DocumentMeta | None, citation: Citation) -> str:

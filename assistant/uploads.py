@@ -14,6 +14,7 @@ before the registry existed) has no owner: only the admin replaces it. Anyone el
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Collection
@@ -23,6 +24,8 @@ from pathlib import Path
 
 REGISTRY = ".owners.json"
 _MISSING = object()
+
+log = logging.getLogger(__name__)
 
 
 class RegistryError(RuntimeError):
@@ -132,3 +135,16 @@ def _version_number(name: str) -> int:
     stem = Path(name).stem
     digits = stem.rsplit("(", 1)[-1].rstrip(")")
     return int(digits) if digits.isdigit() else 0
+
+
+def discard(uploads_dir: Path, origin: str) -> None:
+    """Delete a removed document's uploaded file and its registry entry (nothing when it was not an upload)."""
+    if not origin or Path(origin).parent != uploads_dir.resolve():
+        return
+    Path(origin).unlink(missing_ok=True)
+    try:
+        registry = load_registry(uploads_dir)
+        if Path(origin).name in registry:
+            save_registry(uploads_dir, {n: e for n, e in registry.items() if n != Path(origin).name})
+    except (RegistryError, OSError) as exc:
+        log.warning("deleted upload %s is still in the upload registry: %s", origin, exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,13 +163,15 @@ def ingest(
     store: IndexWriter | None = None,
     progress: Callable[[Path], None] | None = None,
     root: Path | None = None,
+    origins: Mapping[Path, Path] | None = None,
 ) -> IngestResult:
     """Ingest files (re-ingesting changed ones, skipping unchanged ones) under the data directory's write lock.
 
     With ``prune``, documents that were ingested from inside one of the folders given and are no longer there
     are removed; documents from anywhere else (other folders, uploads) are kept. A path that does not exist
     refuses the whole batch with ``prune`` (:class:`IngestPathError`, nothing changed), and is a failed report
-    line without it. ``root``: identify documents by their path relative to it (see :func:`scan`)."""
+    line without it. ``root``: identify documents by their path relative to it (see :func:`scan`). ``origins``:
+    the path to record for a file read from elsewhere (an upload checked in a staging folder, then moved)."""
     paths = [Path(p) for p in paths]
     if prune:
         missing = [str(p) for p in paths if not p.exists()]
@@ -182,14 +184,14 @@ def ingest(
         store = open_writer(settings, embedder or make_embedder(settings))
     store.begin_write()
     try:
-        return _ingest(paths, settings, store, prune, progress, root)
+        return _ingest(paths, settings, store, prune, progress, root, origins or {})
     finally:
         store.commit()
 
 
 def _ingest(
     paths: list[Path], settings: Settings, store: IndexWriter, prune: bool, progress: Callable[[Path], None] | None,
-    root: Path | None,
+    root: Path | None, origins: Mapping[Path, Path],
 ) -> IngestResult:
     files, skipped = scan(paths, root)
     result = IngestResult()
@@ -219,7 +221,7 @@ def _ingest(
                     raise error
                 prepared = ahead.pop(i).result()
                 report = prepared.report
-                origin = str(path.resolve())
+                origin = str(Path(origins.get(path, path)).resolve())
                 if prepared.doc is None:
                     if store.origin(source) != origin:
                         store.set_origin(source, origin)
@@ -271,6 +273,25 @@ def _identify(given: str, documents: Iterable[str]) -> str | None:
         return given
     named = [d for d in documents if Path(d).name == Path(given).name]
     return named[0] if len(named) == 1 else None
+
+
+def reingest(source: str, settings: Settings, *, store: IndexWriter | None = None,
+             embedder: Embedder | None = None) -> FileReport:
+    """Ingest a stored document again from the path it was read from, keeping its identifier (a document of a
+    folder, ``sub/name.txt``, is read with that folder as the root)."""
+    store = store if store is not None else open_writer(settings, embedder or make_embedder(settings))
+    origin = store.origin(source)
+    if not origin or not Path(origin).is_file():
+        return FileReport(path=origin, source=source, status="failed",
+                          error=f"the file it was ingested from is gone ({origin or 'no path recorded'}); ingest it again")
+    path = Path(origin)
+    root = None
+    if path.name != source:
+        if not path.as_posix().endswith("/" + source):
+            return FileReport(path=origin, source=source, status="failed",
+                              error=f"{origin} is not where {source} was ingested from; ingest its folder again")
+        root = Path(path.as_posix()[: -len(source) - 1])
+    return ingest([path], settings, store=store, embedder=embedder, root=root).files[0]
 
 
 def repair(settings: Settings, embedder: Embedder | None = None) -> int:

@@ -177,7 +177,8 @@ def test_a_written_answer_streams_as_it_grows(served: Served, embedder, retract:
     streamed, final = "".join(pieces), chunks[-1].choices[0].delta
     assert final.text == plain.content and final.citations == plain.citations
     if retract:  # text sent cannot be taken back: the final answer follows the draft, after its notice
-        assert streamed.startswith("草稿：") and streamed.endswith("\n\n回答未通过引用核对，以下为依据条款的答案。\n\n" + plain.content)
+        assert final.notice.startswith("回答未通过引用核对，以下为依据条款的答案。")  # (then any validity notice)
+        assert streamed.startswith("草稿：") and streamed.endswith("\n\n" + final.notice + "\n\n" + plain.content)
     else:
         assert streamed == plain.content
 

@@ -412,3 +412,20 @@ def test_a_disabled_document_is_never_retrieved_until_enabled(tmp_path: Path) ->
     assert all(store.catalog[i].source != "plan-0002.txt" for i, _ in store.lexical_search(tokenize(question), k=50))
     store.set_enabled("plan-0002.txt", True)
     assert "plan-0002.txt" in sources()
+
+
+def test_reingesting_a_document_of_a_folder_keeps_its_identifier(tmp_path: Path) -> None:
+    from ingest.pipeline import reingest
+
+    settings = settings_at(tmp_path / "data")
+    write_plans(tmp_path / "docs" / "sub", range(1, 3), sections=2, items=3)
+    assert not ingest([tmp_path / "docs"], settings, embedder=HashEmbedder()).failed
+    path = tmp_path / "docs" / "sub" / "plan-0001.txt"
+    path.write_text(plan(1, sections=2, items=3).replace("专项治理", "综合整治"), encoding="utf-8")
+    report = reingest("sub/plan-0001.txt", settings, embedder=HashEmbedder())
+    assert (report.source, report.status) == ("sub/plan-0001.txt", "ok")
+    store = ClauseStore(settings, HashEmbedder())
+    assert sorted(store.documents) == ["sub/plan-0001.txt", "sub/plan-0002.txt"]
+    assert any("综合整治" in c.text for c in store.clauses_of("sub/plan-0001.txt"))
+    path.unlink()
+    assert reingest("sub/plan-0001.txt", settings, embedder=HashEmbedder()).status == "failed"

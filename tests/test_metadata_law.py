@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.index.versions import link_versions, title_key, version_date
 from assistant.types import DocumentMeta
 from ingest.documents import read_document
 from ingest.metadata import law_head, split_events, stated_status
-from assistant.index.versions import link_versions, title_key, version_date
 
 LAWCORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "lawcorpus"
 needs_lawcorpus = pytest.mark.skipif(not LAWCORPUS.is_dir(), reason="../shared/lawcorpus is not there")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
 
 import pytest
 from gradio_client import Client, handle_file
@@ -17,10 +16,12 @@ from ui_support import UNSAFE_DOC, UNSAFE_NAME, ask, running, texts
 
 from assistant import ui_render as render
 from assistant.answer import ExtractiveAnswerer
+from assistant.questionlog import LogQuery, QuestionLog
 from assistant.service import Assistant
 from assistant.settings import Settings, SettingsError, load_settings
-from assistant.types import Citation, DocumentMeta
-from assistant.ui import launch_options, parse_auth
+from assistant.store import Filters
+from assistant.types import Answer, Citation, DocumentMeta
+from assistant.ui import Conversation, gradio_i18n, in_scope, launch_options, parse_auth
 
 ZHANGYE = "004_86c396645597acb2.txt"
 NEIMENGGU = "002_35979e58988424ba.txt"
@@ -95,6 +96,67 @@ def test_ingest_errors_are_explained_in_chinese() -> None:
     assert render.explain_error("something new").startswith("无法导入：something new")
 
 
+def cited_answer() -> Answer:
+    c1 = Citation(1, "a.txt", "关于<加强>管理的通知", "某发〔2024〕1号", "一（一）", "第一条。", "abc")
+    c2 = Citation(2, "b.txt", "", "", "二", "第二条。", "def")
+    return Answer(question="问？", text="要求一<b>[1]</b>。要求二[2]。不是出处[3]。", citations=[c1, c2])
+
+
+def test_markers_link_to_their_citations_and_the_copy_is_plain_text() -> None:
+    answer = cited_answer()
+    html = render.chat_message(answer, turn=2)
+    assert html.count('class="cite-link"') == 2
+    assert 'href="#cite-2-1"' in html and 'href="#cite-2-2"' in html and "#cite-2-3" not in html
+    assert "&lt;b&gt;" in html and "<b>" not in html  # the answer text stays text
+    plain = render.plain_text(answer)
+    assert plain.splitlines() == [
+        "要求一<b>[1]</b>。要求二[2]。不是出处[3]。", "", "出处：",
+        "[1] 《关于<加强>管理的通知》（某发〔2024〕1号） 条款 一（一）", "[2] 《b.txt》 条款 二",
+    ]
+    assert f'<span class="copy-text" style="display: none;">{render.esc(plain)}</span>' in html
+    partial = render.chat_message(answer)  # while it is written: no links, no copy button yet
+    assert "cite-link" not in partial and "copy-plain" not in partial
+    abstained = replace(answer, abstained=True)
+    assert "cite-link" not in render.chat_message(abstained, turn=1)
+    conv = Conversation()
+    conv.add(answer, "id-1")
+    conv.add(replace(answer, question="又问？"), "id-2")
+    assert "#cite-1-1" in conv.messages()[1]["content"] and "#cite-2-1" in conv.messages()[3]["content"]
+    assert conv.current_log_id == "id-2"
+
+
+def test_abstention_reasons_keep_scores_out_of_sight() -> None:
+    assert render.abstention_reason("证据不足（最高匹配度 0.31，低于 0.38）") == (render.NOT_ENOUGH, "最高匹配度 0.31，低于 0.38")
+    assert render.abstention_reason("《X》不在已收录的文件中") == ("《X》不在已收录的文件中", "")
+    answer = Answer(question="问？", text="没有找到。", abstained=True, notice="证据不足（最高匹配度 0.31，低于 0.38）")
+    cards = render.cards(answer)
+    shown = cards.split("<details>", 1)[0]
+    assert "原因：" + render.NOT_ENOUGH in shown and "0.31" not in shown and "匹配度" not in shown
+    assert "<details><summary>详情</summary>最高匹配度 0.31，低于 0.38</details>" in cards
+
+
+def test_active_filters_are_summarised_and_an_empty_scope_is_found() -> None:
+    assert render.scope_summary([], [], [], False) == ""
+    line = render.scope_summary(["标题<甲>"], ["张掖市"], ["2017"], True)
+    assert "检索范围" in line and "《标题&lt;甲&gt;》" in line and "张掖市" in line and "2017" in line
+    assert "所选范围内没有文档" in line
+    documents = [
+        {"source": "a.txt", "region": "张掖市", "date_issued": "2017-04-24"},
+        {"source": "b.txt", "region": "内蒙古自治区", "date_published": "2021-08-01"},
+    ]
+    assert [d["source"] for d in in_scope(documents, Filters(regions=("张掖市",)))] == ["a.txt"]
+    assert [d["source"] for d in in_scope(documents, Filters(years=(2021,)))] == ["b.txt"]
+    assert in_scope(documents, Filters(sources=("b.txt",), regions=("张掖市",))) == []
+
+
+def test_gradio_strings_are_chinese_whatever_the_browser_language() -> None:
+    translations = gradio_i18n().translations_dict
+    for locale in ("en", "zh-CN"):
+        assert translations[locale]["chatbot.copy_message"] == "复制消息"
+        assert translations[locale]["errors.use_via_api"] == "通过 API 使用"
+    assert launch_options(load_settings(env={}))["i18n"].translations_dict == translations
+
+
 def test_login_pairs_come_from_settings() -> None:
     assert parse_auth("") == []
     assert parse_auth("admin:s3cret, reader:pw:with:colons") == [("admin", "s3cret"), ("reader", "pw:with:colons")]
@@ -150,6 +212,21 @@ def test_abstention_is_explained_with_the_closest_clauses(sample_app) -> None:
     assert "没有找到" in texts(result["chat"])[-1]
     assert 'class="abstain"' in result["cards"] and "最接近的条款" in result["cards"] and "原因：" in result["cards"]
     assert result["cards"].count('class="cite-card"') >= 1
+    shown = result["cards"].split("<details>", 1)[0]  # what a citizen sees before asking for the details
+    assert "匹配度" not in shown and "低于" not in shown
+
+
+@pytest.mark.slow
+def test_a_filter_matching_nothing_says_so(sample_app) -> None:
+    client = Client(sample_app[0], verbose=False)
+    summary = client.predict([NEIMENGGU], ["张掖市"], [], api_name="/scope")
+    assert "检索范围" in summary and "所选范围内没有文档" in summary
+    result = ask(client, "如何推进政务公开？", sources=[NEIMENGGU], regions=["张掖市"])
+    assert texts(result["chat"])[-1] == render.EMPTY_SCOPE
+    assert "所选范围内没有文档" in result["cards"] and "cite-card" not in result["cards"]
+    assert result["box"] == "如何推进政务公开？"  # kept, to ask again once the filter is cleared
+    assert "所选范围内没有文档" not in client.predict([NEIMENGGU], [], [], api_name="/scope")
+    assert client.predict([], [], [], api_name="/scope") == ""
 
 
 @pytest.mark.slow
@@ -177,21 +254,26 @@ def test_concurrent_sessions_keep_their_own_conversations(sample_app) -> None:
 
 
 @pytest.mark.slow
-def test_feedback_is_appended_to_the_feedback_file(sample_app) -> None:
+def test_answers_are_logged_and_feedback_goes_to_the_question_log(sample_app) -> None:
     url, settings = sample_app
     client = Client(url, verbose=False)
-    assert "请先提问" in client.predict("helpful", "", api_name="/feedback")
+    assert "请先提问" in client.predict("up", "", api_name="/feedback")
     ask(client, ASK_ZHANGYE)
-    before = settings.feedback_file.read_text(encoding="utf-8").splitlines() if settings.feedback_file.exists() else []
+    questions = QuestionLog(settings.question_log, settings.log_retention_days)
+    logged = questions.list(LogQuery(text=ASK_ZHANGYE, limit=1))[0]
+    assert logged.channel == "ui" and "市委组织部" in logged.answer and not logged.abstained
+    assert logged.citations[0]["source"] == ZHANGYE and logged.citations[0]["clause"] == "二（二十七）"
+    assert logged.latency_ms > 0 and logged.rating == ""
     assert "请选择" in client.predict(None, "", api_name="/feedback")
-    assert "已记录" in client.predict("not_helpful", "希望列出完成时限", api_name="/feedback")
-    lines = settings.feedback_file.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(before) + 1
-    record = json.loads(lines[-1])
-    assert record["question"] == ASK_ZHANGYE and "市委组织部" in record["answer"]
-    assert (record["rating"], record["comment"]) == ("not_helpful", "希望列出完成时限")
-    assert record["citations"][0]["source"] == ZHANGYE and record["citations"][0]["clause"] == "二（二十七）"
-    assert datetime.fromisoformat(record["timestamp"])
+    assert "已记录" in client.predict("down", "希望列出完成时限", api_name="/feedback")
+    rated = questions.get(logged.id)
+    assert (rated.rating, rated.comment) == ("down", "希望列出完成时限")
+    assert not settings.feedback_file.exists()  # the question log is the one record of feedback
+
+
+def as_read(message: str) -> str:
+    """A chat message as the user reads it: without tags (the final one's marker links) and its copy button."""
+    return re.sub(r"<[^>]+>", "", message.split('<br><span class="copy-wrap">', 1)[0])
 
 
 class TypingAnswerer(ExtractiveAnswerer):
@@ -213,7 +295,7 @@ def test_answers_are_shown_while_they_are_written(sample_app, embedder) -> None:
     with running(settings, Assistant(settings, embedder=embedder, answerer=TypingAnswerer())) as url:
         job = Client(url, verbose=False).submit(ASK_ZHANGYE, [], [], [], api_name="/ask")
         job.result(timeout=60)
-        answers = [texts(out[0])[-1] for out in job.outputs() if len(out[0]) == 2]
+        answers = [as_read(texts(out[0])[-1]) for out in job.outputs() if len(out[0]) == 2]
     final = answers[-1]
     assert "市委组织部" in final
     partial = [a for a in answers if a != final and a != "正在查找相关条款…"]
@@ -262,7 +344,7 @@ def test_document_text_that_looks_like_markup_is_shown_as_text(uploaded) -> None
 
 
 @pytest.mark.slow
-def test_a_slow_llm_answer_does_not_hold_up_other_sessions(sample_settings: Settings, embedder, tmp_path) -> None:
+def test_a_slow_llm_answer_does_not_hold_up_other_sessions(sample_app, embedder) -> None:
     """Questions of different sessions are answered at the same time: while the LLM is still writing one
     session's answer, another session's question already reaches it (Gradio runs one at a time by default)."""
     from fake_openai import FakeOpenAI, Reply
@@ -275,7 +357,8 @@ def test_a_slow_llm_answer_does_not_hold_up_other_sessions(sample_settings: Sett
         return Reply("文件中没有找到能回答这个问题的内容。", delay=delay)
 
     with FakeOpenAI(reply) as server:
-        settings = sample_settings.replace(llm_base_url=server.url, llm_model="fake", llm_timeout=20)
+        # over the module's copy of the index: the questions are logged in its data dir
+        settings = sample_app[1].replace(llm_base_url=server.url, llm_model="fake", llm_timeout=20)
         with running(settings, Assistant(settings, embedder=embedder)) as url:
             clients = [Client(url, verbose=False) for _ in range(2)]
             answers: dict[int, list[str]] = {}

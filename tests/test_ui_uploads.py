@@ -4,6 +4,7 @@ question limits. The app is served on a real local port and driven with ``gradio
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ui_support import ask, running, texts
 from assistant import uploads
 from assistant.service import Assistant
 from assistant.settings import Settings, load_settings
+from assistant.store import ClauseStore
 from assistant.ui import LoginGuard, launch_options
 from assistant.uploads import Entry, Placement, Uploader
 
@@ -181,6 +183,9 @@ def test_an_upload_never_replaces_another_users_document(fresh_settings: Setting
         stored = settings.data_dir / "uploads"
         assert (stored / NAME).read_text(encoding="utf-8") == ALICE_DOC
         assert (stored / "通知 (2).txt").read_text(encoding="utf-8") == BOB_DOC
+        # recorded as ingested from where the files are kept (not the staging folder), so they can be re-parsed
+        store = ClauseStore(settings, embedder)
+        assert store.origin(NAME) == str((stored / NAME).resolve()) and Path(store.origin(NAME)).is_file()
 
         # alice's document is still the one answering her question
         cards = ask(alice, ASK_ALICE)["cards"]
@@ -290,9 +295,11 @@ class CountingAssistant(Assistant):
 
 
 @pytest.mark.slow
-def test_an_over_long_question_is_refused_without_asking(sample_settings: Settings, embedder) -> None:
-    assistant = CountingAssistant(sample_settings, embedder=embedder)
-    with running(sample_settings, assistant) as url:
+def test_an_over_long_question_is_refused_without_asking(sample_settings: Settings, embedder, tmp_path: Path) -> None:
+    settings = sample_settings.replace(data_dir=tmp_path / "data")  # a copy: answers are logged in the data dir
+    shutil.copytree(sample_settings.data_dir, settings.data_dir)
+    assistant = CountingAssistant(settings, embedder=embedder)
+    with running(settings, assistant) as url:
         client = Client(url, verbose=False)
         long_question = "如何推进政务公开？" * 223  # 2007 characters, over the default 2000
         result = ask(client, long_question)

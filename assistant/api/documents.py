@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import ingest, remove
+from ingest.pipeline import reingest as reingest_document
 
 from .. import uploads
 from ..index.catalog import clause_record
@@ -74,13 +75,9 @@ def reingest(source: str, request: Request, caller: AdminCaller) -> dict[str, An
         origin = _require(backend, source)["path"]
         if not origin:
             raise APIError(409, f"{source!r} has no recorded file to read again; upload it again", "no_origin")
-        path = Path(origin)
-        if path.name != source:
-            raise APIError(409, f"{source!r} was ingested as part of a folder; ingest that folder again "
-                                "(python -m ingest FOLDER)", "ingested_with_folder")
-        if not path.is_file():
+        if not Path(origin).is_file():
             raise APIError(409, f"the file {source!r} was ingested from is gone ({origin}); upload it again", "origin_missing")
-        report = ingest([path], backend.settings, embedder=backend.embedder).files[0]
+        report = reingest_document(source, backend.settings, embedder=backend.embedder)
     if report.status == "failed":
         raise APIError(422, f"{source!r} could not be ingested: {report.error}", "ingest_failed")
     return {"document": backend.document(source), "report": report.to_dict()}
@@ -111,9 +108,7 @@ def delete_document(source: str, request: Request, caller: AdminCaller) -> dict[
         report = remove([source], backend.settings, backend.embedder)[0]
         if report.status != "removed":
             raise APIError(404, f"{source!r}: {report.error}", "document_not_found")
-        if origin and Path(origin).parent == folder.resolve():
-            Path(origin).unlink(missing_ok=True)
-            _forget_owner(folder, Path(origin).name)
+        uploads.discard(folder, origin)
     return {"source": source, "deleted": True, "clauses": report.clauses}
 
 
@@ -191,15 +186,6 @@ def _record_owner(folder: Path, name: str, caller: Caller) -> None:
         uploads.save_registry(folder, uploads.record(registry, placement, uploads.Uploader(caller.name or None, admin=True)))
     except (uploads.RegistryError, OSError) as exc:
         log.warning("upload of %s not recorded in the upload registry: %s", name, exc)
-
-
-def _forget_owner(folder: Path, name: str) -> None:
-    try:
-        registry = uploads.load_registry(folder)
-        if name in registry:
-            uploads.save_registry(folder, {n: e for n, e in registry.items() if n != name})
-    except (uploads.RegistryError, OSError) as exc:
-        log.warning("deleted upload %s still in the upload registry: %s", name, exc)
 
 
 # ------------------------------------------------------------------ hit testing
