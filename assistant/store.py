@@ -14,23 +14,18 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .embedders import Embedder
-from .index import lexical
-from .index.catalog import REPAIR_HINT, Catalog, clause_from, clause_record
-from .index.chroma import (
-    bump_revision,
-    chroma_client,
-    iter_metadatas,
-    open_collection,
-    read_only_copy,
-)
+from .index import lexical, records
+from .index.catalog import REPAIR_HINT, Catalog
+from .index.chroma import bump_revision, chroma_client, open_collection, read_only_copy
 from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyError, IndexError_
+from .index.filters import Filters
 from .index.lexical import LexicalDamaged, Snapshot, lexical_text
 from .index.lock import WriteLock
 from .index.versions import Version, link_versions
@@ -46,34 +41,6 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 _DELETE_BATCH = 5000
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to some documents, regions or years (empty = no restriction)."""
-
-    sources: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    years: tuple[int, ...] = ()
-    exclude: tuple[str, ...] = ()
-    """Documents left out (disabled ones, or an evaluation's ``exclude_sources``)."""
-
-    def __bool__(self) -> bool:
-        return bool(self.sources or self.regions or self.years or self.exclude)
-
-    def where(self) -> dict[str, Any] | None:
-        conds: list[dict[str, Any]] = []
-        if self.sources:
-            conds.append({"source": {"$in": list(self.sources)}})
-        if self.exclude:
-            conds.append({"source": {"$nin": list(self.exclude)}})
-        if self.regions:
-            conds.append({"region_key": {"$in": [normalise(r) for r in self.regions]}})
-        if self.years:
-            conds.append({"year": {"$in": [int(y) for y in self.years]}})
-        if not conds:
-            return None
-        return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
 def embed_text(clause: Clause, meta: DocumentMeta) -> str:
@@ -177,41 +144,16 @@ class ClauseStore:
                 self._lock.release()
 
     def _rebuild_from_chroma(self, private: bool = False) -> None:
-        """Rebuild the lexical directory from every Chroma record, read in batches. Clauses of a document whose
-        record never arrived (a write interrupted mid-document) are dropped, and deleted when this process holds
-        the lock; a document with fewer clauses than it had is kept without its fingerprint, so the next ingest
-        writes it again. ``private`` builds it in a temporary directory (another writer is at work, or the data
-        directory is read-only)."""
+        """Rebuild the lexical directory from every Chroma record (see :func:`records.read_all`); clauses of
+        interrupted writes are deleted when this process holds the lock. ``private`` builds it in a temporary
+        directory (another writer is at work, or the data directory is read-only)."""
         log.info("rebuilding the lexical index from %d vector records", self.collection.count())
         current = (self.collection.metadata or {}).get("revision", "")
-        catalog: dict[str, Clause] = {}
-        documents: dict[str, dict[str, Any]] = {}
-        for cid, md in iter_metadatas(self.collection):
-            try:
-                clause = clause_from(json.loads(md["clause_json"]))
-                if md.get("doc_json"):
-                    documents[clause.source] = json.loads(md["doc_json"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DamagedIndexError(
-                    f"vector record {cid} is damaged ({exc}); rebuild the index from the documents: "
-                    "python -m ingest FOLDER... --rebuild"
-                ) from exc
-            catalog[cid] = clause
-        orphans = [cid for cid, c in catalog.items() if c.source not in documents]
-        if orphans:
-            log.warning("%d clauses of interrupted writes have no document record; leaving them out", len(orphans))
-            for cid in orphans:
-                del catalog[cid]
-            if not private and self._lock is not None and self._lock.held:
-                for at in range(0, len(orphans), _DELETE_BATCH):
-                    self.collection.delete(ids=orphans[at : at + _DELETE_BATCH])
-        found: dict[str, int] = {}
-        for clause in catalog.values():
-            found[clause.source] = found.get(clause.source, 0) + 1
-        for source, record in documents.items():
-            if found.get(source, 0) < record.get("stored", 0):
-                log.warning("%s lost clauses in an interrupted write; the next ingest writes it again", source)
-                record["fingerprint"] = ""
+        got = records.read_all(self.collection)
+        if got.orphans and not private and self._lock is not None and self._lock.held:
+            for at in range(0, len(got.orphans), _DELETE_BATCH):
+                self.collection.delete(ids=got.orphans[at : at + _DELETE_BATCH])
+        catalog, documents = got.catalog, got.documents
         metas = {s: DocumentMeta.from_dict(d["meta"]) for s, d in documents.items()}
         order = sorted(catalog, key=lambda i: (catalog[i].source, catalog[i].start, catalog[i].part))
         target = Path(tempfile.mkdtemp(prefix="policyqa-lexical-")) if private else self.lexical_dir
@@ -416,35 +358,19 @@ class ClauseStore:
             raise ValueError(f"{len(vectors)} vectors for {len(clauses)} clauses of {doc.meta.source}")
         self.delete(doc.meta.source)
         meta = doc.meta
-        record = {
-            "meta": meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses),
-            "stored": len(clauses), "path": origin, "places": Gazetteer.load().mentioned(doc.text),
-        }
+        record = records.document_record(doc, fingerprint, len(clauses), origin, Gazetteer.load().mentioned(doc.text))
         doc_json = json.dumps(record, ensure_ascii=False)
-        region_key = normalise(meta.region)
         for start in range(0, len(clauses), batch):
-            nodes = []
-            for j, clause in enumerate(clauses[start : start + batch], start):
-                nodes.append(
-                    TextNode(
-                        id_=clause.id,
-                        text=clause.text,
-                        embedding=vectors[j].tolist(),
-                        metadata={
-                            "source": clause.source,
-                            "label": clause.label,
-                            "kind": clause.kind,
-                            "region_key": region_key,
-                            "year": meta.year,
-                            "doc_type": meta.doc_type,
-                            "clause_json": json.dumps(clause_record(clause), ensure_ascii=False),
-                            # the document record rides on its last clause: a write interrupted before it leaves
-                            # clauses without a document, which a rebuild drops
-                            "doc_json": doc_json if j == len(clauses) - 1 else "",
-                        },
-                        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=clause.source)},
-                    )
+            nodes = [
+                TextNode(
+                    id_=clause.id,
+                    text=clause.text,
+                    embedding=vectors[j].tolist(),
+                    metadata=records.clause_metadata(clause, meta, doc_json if j == len(clauses) - 1 else ""),
+                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=clause.source)},
                 )
+                for j, clause in enumerate(clauses[start : start + batch], start)
+            ]
             self.vectors.add(nodes)
         self.documents[meta.source] = record
         self._meta[meta.source] = meta
