@@ -13,11 +13,12 @@ from datetime import date
 from .answer import Answerer, ExtractiveAnswerer, assess, cannot_answer
 from .embedders import Embedder, make_embedder
 from .followup import Condenser, RuleCondenser
-from .index.versions import NOT_IN_FORCE
+from .index.versions import NOT_IN_FORCE, Version
 from .query import Query, QueryAnalyzer
 from .retrieval import Reranker, Retriever, term_weights
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
+from .text import normalise
 from .types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ class Assistant:
             hits = retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
         else:
             hits = retriever.search(query, filters, k, candidates)
+        hits = prefer_current(hits, store.versions())
         if query.intent == "metadata" and hits:  # a question about the document itself: bring its header and sign-off
             source = hits[0].clause.source
             have = {h.clause.id for h in hits}
@@ -163,6 +165,24 @@ class Assistant:
         """The ingested documents with their metadata and clause counts."""
         store = self._current()[0]
         return [{**m.to_dict(), "clauses": store.documents[m.source].get("clauses", 0)} for m in store.metas()]
+
+
+def prefer_current(hits: list[Hit], versions: dict[str, Version]) -> list[Hit]:
+    """Where versions of one document say the same thing, keep the passage of the latest version among them, at
+    the rank of the best of them (a later version's identical article is the one in force)."""
+    best: dict[tuple, Hit] = {}
+    order: list[tuple] = []
+    for hit in hits:
+        version = versions.get(hit.clause.source)
+        key: tuple = (hit.clause.id,)
+        if version is not None and len(version.group.versions) > 1:
+            key = (version.group.key, normalise(hit.clause.text))
+        if key not in best:
+            order.append(key)
+            best[key] = hit
+        elif version is not None and version.position > versions[best[key].clause.source].position:
+            best[key] = hit
+    return [best[key] for key in order]
 
 
 def validity_notices(store: ClauseStore, answer: Answer, today: date | None = None) -> list[str]:

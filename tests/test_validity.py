@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fakes import HashEmbedder
 
 from assistant.service import Assistant, validity_notices
@@ -57,3 +58,14 @@ def test_a_plan_past_its_period_says_so(tmp_path: Path) -> None:
     assert meta.period_end == "2020-12-31"
     assert any("实施期限已于2020-12-31结束" in n for n in validity_notices(assistant.store, answer, today=date(2024, 1, 1)))
     assert not validity_notices(assistant.store, answer, today=date(2020, 6, 1))
+
+
+@pytest.mark.parametrize(("old", "new"), [("a-old.txt", "b-new.txt"), ("b-old.txt", "a-new.txt")])
+def test_where_versions_say_the_same_the_latest_is_cited(tmp_path: Path, old: str, new: str) -> None:
+    """Identical passages tie in retrieval, so the names decide their order: either way the latest is cited."""
+    same = PLAN.format(title="某市窗口服务规范", year=2019, end=2020, extra="")
+    assistant = _index(tmp_path, {old: same, new: same.replace("2019年3月1日", "2023年3月1日")})
+    answer = assistant.ask("窗口单位要公开什么？")
+    assert not answer.abstained
+    assert {c.source for c in answer.citations} == {new}
+    assert "已有更新的版本" not in answer.notice
