@@ -162,9 +162,17 @@ class Assistant:
         return hits
 
     def documents(self) -> list[dict]:
-        """The ingested documents with their metadata and clause counts."""
+        """The ingested documents with their metadata, clause counts and standing among the versions of their
+        title (``current``: the version in force; ``superseded_by``: the next version, '' for the latest)."""
         store = self._current()[0]
-        return [{**m.to_dict(), "clauses": store.documents[m.source].get("clauses", 0)} for m in store.metas()]
+        versions = store.versions()
+        return [
+            {
+                **m.to_dict(), "clauses": store.documents[m.source].get("clauses", 0),
+                "current": versions[m.source].current, "superseded_by": versions[m.source].superseded_by,
+            }
+            for m in store.metas()
+        ]
 
 
 def prefer_current(hits: list[Hit], versions: dict[str, Version]) -> list[Hit]:

@@ -41,6 +41,8 @@ def test_versions_of_one_title_are_linked_and_an_old_one_is_flagged(tmp_path: Pa
     assert versions["old.txt"].superseded_by == "new.txt" and not versions["old.txt"].current
     assert versions["new.txt"].current and versions["new.txt"].supersedes == "old.txt"
     assert versions["other.txt"].current and versions["other.txt"].group.versions == ("other.txt",)
+    listed = {d["source"]: (d["current"], d["superseded_by"]) for d in assistant.documents()}
+    assert listed == {"old.txt": (False, "new.txt"), "new.txt": (True, ""), "other.txt": (True, "")}
 
     old = assistant.ask("窗口单位要公开什么？", filters=Filters(sources=("old.txt",)))
     assert {c.source for c in old.citations} == {"old.txt"}
