@@ -90,6 +90,11 @@ class Settings:
         return _coerce(dataclasses.replace(self, **changes))
 
     @property
+    def max_document_bytes(self) -> int:
+        """``max_document_mb`` in bytes (1 MB = 10⁶ bytes)."""
+        return int(self.max_document_mb * 1e6)
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from .embedders import Embedder
 from .index import lexical, records
-from .index.catalog import REPAIR_HINT, Catalog
-from .index.chroma import bump_revision, chroma_client, open_collection, read_only_copy
+from .index.catalog import Catalog
+from .index.chroma import bump_revision, chroma_client, open_collection, read_only_copy, update_metadata
 from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyError, IndexError_
 from .index.filters import Filters
 from .index.lexical import LexicalDamaged, Snapshot, lexical_text
@@ -414,8 +414,7 @@ class ClauseStore:
         try:
             metadata = self.client.get_collection(self.settings.collection).metadata or {}
             disabled = _disabled(metadata) - {source} if enabled else _disabled(metadata) | {source}
-            keep = {k: v for k, v in metadata.items() if not k.startswith("hnsw:")}
-            self.collection.modify(metadata={**keep, "disabled": json.dumps(sorted(disabled), ensure_ascii=False)})
+            update_metadata(self.collection, metadata, disabled=json.dumps(sorted(disabled), ensure_ascii=False))
             self.disabled = disabled
         finally:
             self._end_write()
@@ -497,6 +496,3 @@ def drop_index(settings: Settings) -> None:
 
 def index_exists(settings: Settings) -> bool:
     return settings.chroma_url != "" or Path(settings.chroma_dir).is_dir()
-
-
-__all__ += ["REPAIR_HINT"]

@@ -16,7 +16,7 @@ from .metadata import MetadataError
 def inspect_file(path: Path, settings: Settings) -> dict[str, Any]:
     """One file's metadata, clause records in order, coverage and warnings (or its error), as plain data."""
     try:
-        doc, report = read_document(path, settings.max_clause_chars, max_bytes=int(settings.max_document_mb * 1e6))
+        doc, report = read_document(path, settings.max_clause_chars, max_bytes=settings.max_document_bytes)
     except (LoadError, MetadataError, OSError) as exc:
         return {"path": str(path), "source": path.name, "error": str(exc)}
     clauses = []

@@ -18,7 +18,7 @@ from assistant.store import open_writer
 from assistant.types import Document
 
 from .documents import FileReport, fingerprint, read_document
-from .loaders import SUPPORTED, LoadError
+from .loaders import SUPPORTED, LoadError, check_file
 from .metadata import MetadataError
 
 log = logging.getLogger(__name__)
@@ -125,12 +125,7 @@ def _check(path: Path, source: str, settings: Settings, seen: set[str]) -> None:
         raise LoadError("no such file")
     if path.suffix.lower() not in SUPPORTED:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}")
-    size_mb = path.stat().st_size / 1e6
-    if size_mb > settings.max_document_mb:
-        raise LoadError(
-            f"file too large: {size_mb:.1f} MB > max_document_mb = {settings.max_document_mb:g} MB "
-            "(split the document, or raise max_document_mb in the settings)"
-        )
+    check_file(path, settings.max_document_bytes)
     if source in seen:
         raise LoadError(
             f"another file with the identifier {source} was already ingested in this batch (a document is identified "
@@ -148,7 +143,7 @@ def _prepare(path: Path, source: str, settings: Settings, store: IndexWriter) ->
                             clauses=record.get("clauses", 0))
         return _Prepared(None, report, stamp, None)
     doc, report = read_document(
-        path, settings.max_clause_chars, max_bytes=int(settings.max_document_mb * 1e6), source=source
+        path, settings.max_clause_chars, max_bytes=settings.max_document_bytes, source=source
     )
     report.path = str(path)
     return _Prepared(doc, report, stamp, store.encode(doc))

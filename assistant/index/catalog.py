@@ -45,11 +45,13 @@ class Catalog(MutableMapping[str, Clause]):
                  ids: list[str] | None = None, offsets: np.ndarray | None = None) -> None:
         self._parsed: dict[str, Clause] = dict(clauses or {})
         self._at: dict[str, int] = dict(zip(ids or [], range(len(ids or [])), strict=True))
+        self._added: set[str] = set()
         self._offsets = offsets
         self._path = path
         self._map = map_file(path) if path is not None and ids else None
         for cid in self._parsed:
-            self._at.setdefault(cid, -1)
+            if self._at.setdefault(cid, -1) < 0:
+                self._added.add(cid)
 
     def __getitem__(self, cid: str) -> Clause:
         clause = self._parsed.get(cid)
@@ -66,15 +68,17 @@ class Catalog(MutableMapping[str, Clause]):
 
     def added(self) -> list[str]:
         """Ids set since loading (not in the file)."""
-        return [cid for cid, at in self._at.items() if at < 0]
+        return list(self._added)
 
     def __setitem__(self, cid: str, clause: Clause) -> None:
         self._parsed[cid] = clause
-        self._at.setdefault(cid, -1)
+        if self._at.setdefault(cid, -1) < 0:
+            self._added.add(cid)
 
     def __delitem__(self, cid: str) -> None:
         del self._at[cid]
         self._parsed.pop(cid, None)
+        self._added.discard(cid)
 
     def __contains__(self, cid: object) -> bool:
         return cid in self._at

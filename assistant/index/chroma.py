@@ -107,11 +107,17 @@ def open_collection(client: Any, settings: Settings, embedder_name: str, *, crea
     return collection
 
 
+def update_metadata(collection: Any, current: dict[str, Any] | None = None, **fields: Any) -> None:
+    """Set fields of the collection's metadata, keeping the others (of ``current`` when given: a fresh read)."""
+    metadata = {k: v for k, v in (current if current is not None else collection.metadata or {}).items()
+                if not k.startswith("hnsw:")}
+    collection.modify(metadata={**metadata, **fields})
+
+
 def bump_revision(collection: Any) -> str:
     """Write a new revision into the collection's metadata and return it."""
     new = uuid.uuid4().hex
-    metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
-    collection.modify(metadata={**metadata, "revision": new})
+    update_metadata(collection, revision=new)
     return new
 
 
