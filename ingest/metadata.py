@@ -114,7 +114,7 @@ def _act(text: str) -> str:
 
 
 def acting_body(rest: str) -> str:
-    """The body named after an event's date: ``第十三届全国人民代表大会常务委员会第五次会议通过`` → 全国人民代表大会常务委员会."""
+    """The body named after an event's date: ``第九届某省人民代表大会常务委员会第三次会议通过`` → 某省人民代表大会常务委员会."""
     rest = rest.lstrip(" 经由")
     m = _BODY_END_RE.search(rest)
     body = rest[: m.start()] if m else ""
@@ -127,7 +127,7 @@ def acting_body(rest: str) -> str:
 
 
 def split_events(block: str) -> list[Event]:
-    """The dated events of a history block; one line may hold several (``…修正 2006年3月31日…修订``)."""
+    """The dated events of a history block; one line may hold several (``…修正 2010年5月1日…修订``)."""
     starts = [
         m
         for m in _EVENT_DATE_RE.finditer(block)
@@ -196,7 +196,7 @@ def issuing_body(events: list[Event]) -> str:
 
 
 def order_number(events: list[Event]) -> str:
-    """The latest 令号 or 公告号 in the history: ``中华人民共和国国务院令第713号`` → 国务院令第713号."""
+    """The latest 令号 or 公告号 in the history: ``中华人民共和国国务院令第123号`` → 国务院令第123号."""
     for event in reversed(events):
         m = _ORDER_RE.search(event.text[event.text.index("日") + 1 :])
         if m:

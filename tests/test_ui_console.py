@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
-from ui_support import ask, running, texts
+from ui_support import TREES_NOTICE, ask, running, texts
 
 from assistant import ui_console
 from assistant.service import Assistant
@@ -24,17 +24,7 @@ ZHANGYE = "004_86c396645597acb2.txt"
 ASK_ZHANGYE = "张掖市领导干部任职前法治能力考察测试制度由哪些单位负责？"
 ASK_OWN = "谁为古树名木建立电子档案？"
 OWN_NAME = "古树名木.txt"
-OWN_DOC = """青禾市人民政府关于加强古树名木保护的通知
-青政发〔2024〕9号
-各区县人民政府，市政府各部门：
-现就加强古树名木保护工作通知如下。
-一、工作要求
-（一）建立档案。市林业局为每一株古树名木建立电子档案，并悬挂保护标牌。（牵头单位：市林业局）
-二、保障措施
-（一）落实经费。古树名木养护经费列入年度财政预算。
-青禾市人民政府
-2024年6月1日
-"""
+OWN_DOC = TREES_NOTICE
 
 
 def copy_index(settings: Settings, data: Path) -> None:

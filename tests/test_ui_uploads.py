@@ -12,7 +12,7 @@ import httpx
 import pytest
 from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
-from ui_support import ask, running, texts
+from ui_support import TREES_NOTICE, ask, running, texts
 
 from assistant import uploads
 from assistant.service import Assistant
@@ -33,17 +33,7 @@ ALICE_DOC = """青禾市人民政府关于推进垃圾分类工作的通知
 青禾市人民政府
 2024年5月1日
 """
-BOB_DOC = """青禾市人民政府关于加强古树名木保护的通知
-青政发〔2024〕9号
-各区县人民政府，市政府各部门：
-现就加强古树名木保护工作通知如下。
-一、工作要求
-（一）建立档案。市林业局为每一株古树名木建立电子档案，并悬挂保护标牌。（牵头单位：市林业局）
-二、保障措施
-（一）落实经费。古树名木养护经费列入年度财政预算。
-青禾市人民政府
-2024年6月1日
-"""
+BOB_DOC = TREES_NOTICE
 ASK_ALICE = "厨余垃圾投放到什么颜色的收集桶？"
 ASK_BOB = "谁为古树名木建立电子档案？"
 AUTH = "admin:root-pw,alice:alice-pw,bob:bob-pw"

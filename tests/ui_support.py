@@ -58,3 +58,17 @@ def running(
         yield f"http://127.0.0.1:{options['server_port']}/"
     finally:
         app.close()
+
+
+TREES_NOTICE = """青禾市人民政府关于加强古树名木保护的通知
+青政发〔2024〕9号
+各区县人民政府，市政府各部门：
+现就加强古树名木保护工作通知如下。
+一、工作要求
+（一）建立档案。市林业局为每一株古树名木建立电子档案，并悬挂保护标牌。（牵头单位：市林业局）
+二、保障措施
+（一）落实经费。古树名木养护经费列入年度财政预算。
+青禾市人民政府
+2024年6月1日
+"""
+"""A notice of our own (an invented city) that upload and console tests ingest."""
