@@ -235,10 +235,17 @@ def test_active_filters_are_shown_above_the_input_and_cleared_by_a_new_conversat
 
 
 def test_gradio_strings_are_chinese(page, browser, app_url: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
-    page.click("#send")  # nothing asked: a warning toast
     toast = page.locator(".toast-body").first
+    for _ in range(10):  # nothing asked: a warning toast (a click before the app has wired its events does nothing)
+        page.click("#send")
+        try:
+            toast.wait_for(state="visible", timeout=2000)
+            break
+        except PlaywrightTimeout:
+            continue
     expect(toast).to_contain_text("请先输入问题")
     expect(toast).to_contain_text("提示")
     expect(toast).not_to_contain_text("Warning")
