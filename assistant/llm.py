@@ -31,10 +31,10 @@ import openai
 from llama_index.core.llms import ChatMessage
 from llama_index.llms.openai_like import OpenAILike
 
-from .answer import CANNOT_ANSWER, Answerer, Evidence, cannot_answer
-from .followup import Condenser
+from .answer import CANNOT_ANSWER, Answerer, cannot_answer
 from .prompts import Prompts, load_prompts
-from .query import Query
+from .retrieval.followup import Condenser
+from .retrieval.query import Query
 from .settings import Settings, SettingsError
 from .text import has_cjk, match_key, normalise, split_sentences, tokenize
 from .types import Answer, Citation, Hit
@@ -487,7 +487,7 @@ class LLMAnswerer:
         shown = hits[: self.context_size]
         checked = check_reply(reply, shown)
         if checked.abstained:
-            answer = cannot_answer(query.text, hits, Evidence(0.0, False, ABSTAIN_NOTICE))
+            answer = cannot_answer(query.text, hits, ABSTAIN_NOTICE)
             answer.engine = "llm"
             return answer
         if not checked.cited:

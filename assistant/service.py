@@ -7,19 +7,21 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
-from .answer import Answerer, ExtractiveAnswerer, assess, cannot_answer
+from .answer import AnswerabilityModel, Answerer, Evidence, ExtractiveAnswerer, assess, cannot_answer
 from .embedders import Embedder, make_embedder
-from .followup import Condenser, RuleCondenser
 from .index.versions import NOT_IN_FORCE, Version
-from .query import Query, QueryAnalyzer
-from .retrieval import Reranker, Retriever, term_weights
+from .regions import Place, load_gazetteer
+from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
+from .retrieval.english import Glossary
+from .retrieval.followup import Condenser, RuleCondenser
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
 from .text import normalise
-from .types import Answer, Citation, Hit
+from .types import Answer, Citation, DocumentMeta, Hit
 
 log = logging.getLogger(__name__)
 RETRIEVED_SHOWN = 10
@@ -39,6 +41,7 @@ class Assistant:
         reranker: Reranker | None = None,
         answerer: Answerer | None = None,
         condenser: Condenser | None = None,
+        model: AnswerabilityModel | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder or (store.embedder if store is not None else make_embedder(settings))
@@ -49,9 +52,12 @@ class Assistant:
             warm.result()
         _require_documents(self.store, settings)
         if reranker is None and settings.reranker:
-            from .rerank import make_reranker
+            from .retrieval.rerank import make_reranker
 
             reranker = make_reranker(settings)
+        self.model = model or AnswerabilityModel.load(
+            Path(settings.answerability_model) if settings.answerability_model else None, self.embedder.name
+        )
         self._refresh_lock = threading.Lock()
         self.retriever, self.analyzer = self._readers(self.store, reranker)
         if answerer is None and settings.llm_base_url:
@@ -60,11 +66,13 @@ class Assistant:
             answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
         self.answerer = answerer or ExtractiveAnswerer()
         self.condenser = condenser or RuleCondenser(self.analyzer)
+        # the English glossary takes seconds to read from the dictionary: in the background, once per process
+        threading.Thread(target=Glossary.load, name="glossary", daemon=True).start()
         # load the segmenter's dictionary now, not on the first user's question
         self.analyzer.analyse("法治政府建设的主要任务是什么？")
 
     def _readers(self, store: ClauseStore, reranker: Reranker | None) -> tuple[Retriever, QueryAnalyzer]:
-        analyzer = QueryAnalyzer(store.metas(), known=lambda word: store.idf(word) > 0, known_places=store.places())
+        analyzer = QueryAnalyzer(store.metas(), idf=store.idf)
         return Retriever(store, self.embedder, reranker), analyzer
 
     def _current(self) -> tuple[ClauseStore, Retriever, QueryAnalyzer]:
@@ -116,26 +124,22 @@ class Assistant:
         history = [
             {**turn, "content": turn.get("content", "")[-limit:]} for turn in history[-HISTORY_TURNS:]
         ]
-        filters = filters or Filters()
-        store, retriever, analyzer = self._current()
-        standalone = self.condenser.condense(question, history) if history else question
-        query = analyzer.analyse(standalone)
-        hits = self._retrieve(store, retriever, query, filters)
-        documents = {s: store.document_text(s) for s in {h.clause.source for h in hits}}
-        weights = term_weights(store, query.key_terms)
-        evidence = assess(query, hits, self.settings.abstain_threshold, documents, weights)
+        assessed = self.assess(question, history, filters)
+        store, query, hits, evidence = assessed.store, assessed.query, assessed.hits, assessed.evidence
         retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
 
         def finish(answer: Answer) -> Answer:
-            answer.question, answer.standalone_question, answer.retrieved = question, standalone, retrieved
+            answer.question, answer.standalone_question, answer.retrieved = question, assessed.standalone, retrieved
             if not answer.abstained:
                 answer.notice = " ".join(filter(None, [answer.notice, *validity_notices(store, answer)]))
             answer.latency_ms = (time.perf_counter() - started) * 1000
             return answer
 
         if not evidence.answerable:
-            yield finish(cannot_answer(question, hits, evidence))
+            related = assessed.related if assessed.elsewhere else hits
+            yield finish(cannot_answer(question, related, evidence.reason, elsewhere=assessed.elsewhere))
             return
+        weights = assessed.weights
         asked = replace(query, text=question)
         streamer = getattr(self.answerer, "stream", None) if stream else None
         if streamer is None:
@@ -143,6 +147,27 @@ class Assistant:
             return
         for partial in streamer(asked, hits, weights):
             yield finish(partial)
+
+    def assess(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Assessed:
+        """Everything the answer rests on, before it is written: the standalone question, its analysis, the
+        hits and the evidence check (what ``python -m eval fit`` learns from)."""
+        filters = filters or Filters()
+        store, retriever, analyzer = self._current()
+        standalone = self.condenser.condense(question, history) if history else question
+        query = analyzer.analyse(standalone)
+        scoped, uncovered = place_scope(store, query, filters)
+        hits = self._retrieve(store, retriever, query, scoped) if scoped is not None else []
+        weights = term_weights(store, query.key_terms)
+        if uncovered:
+            related = self._retrieve(store, retriever, query, filters)[:3]
+            names = "、".join(p.name for p in uncovered)
+            evidence = Evidence(0.0, False, f"已收录的文件没有适用于{names}的")
+            return Assessed(store, standalone, query, hits, evidence, weights, related, names)
+        documents = {s: store.document_text(s) for s in {h.clause.source for h in hits}}
+        evidence = assess(
+            query, hits, self.model, store.idf, weights, documents, threshold=self.settings.abstain_threshold or None
+        )
+        return Assessed(store, standalone, query, hits, evidence, weights)
 
     def _retrieve(self, store: ClauseStore, retriever: Retriever, query: Query, filters: Filters) -> list[Hit]:
         """Hits for a query; a question naming documents or regions searches within each of them."""
@@ -173,6 +198,49 @@ class Assistant:
             }
             for m in store.metas()
         ]
+
+
+@dataclass
+class Assessed:
+    """A question's analysis, hits and evidence check; ``elsewhere`` names the places no document applies in
+    (``related`` then holds the other regions' closest clauses)."""
+
+    store: ClauseStore
+    standalone: str
+    query: Query
+    hits: list[Hit]
+    evidence: Evidence
+    weights: dict[str, float]
+    related: list[Hit] = field(default_factory=list)
+    elsewhere: str = ""
+
+
+def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Filters | None, list]:
+    """The search scope for the places a question names that it does not target by their documents: only the
+    documents applying there (of the place, of a division containing it, national ones, or those whose title
+    names it). Returns the filters
+    (``None`` when no document applies) and the places no document applies in."""
+    targeted = {normalise(t.name) for t in query.targets}
+    places = [p for p in query.places if not any(p.name.startswith(t) or t.startswith(p.name) for t in targeted)]
+    if not places:
+        return filters, []
+    gazetteer = load_gazetteer()
+    metas = [m for m in store.metas() if m.source not in filters.exclude and (not filters.sources or m.source in filters.sources)]
+    def applies(meta: DocumentMeta, place: Place) -> bool:  # its region, or its subject (台湾同胞投资保障条例)
+        return gazetteer.covers(meta.region_code, place) or place.name in normalise(meta.title) or any(
+            form in normalise(meta.title) for form in gazetteer.short_names(place)
+        )
+
+    uncovered = [p for p in places if not any(applies(m, p) for m in metas)]
+    if uncovered:
+        return None, uncovered
+    outside = tuple(m.source for m in metas if not all(applies(m, p) for p in places))
+    if not outside:
+        return filters, []
+    inside = tuple(m.source for m in metas if m.source not in set(outside))
+    if len(inside) <= len(outside):
+        return replace(filters, sources=inside), []
+    return replace(filters, exclude=(*filters.exclude, *outside)), []
 
 
 def prefer_current(hits: list[Hit], versions: dict[str, Version]) -> list[Hit]:

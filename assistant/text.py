@@ -111,3 +111,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if stripped_end > start:
             spans.append((start, stripped_end))
     return spans
+
+
+def cn_number(text: str) -> int:
+    """Value of a Chinese numeral below 10000 (``一千一百六十四`` → 1164, ``十二`` → 12)."""
+    units = {"十": 10, "百": 100, "千": 1000}
+    total = current = 0
+    for ch in text:
+        if ch in units:
+            total += (current or 1) * units[ch]
+            current = 0
+        else:
+            current = "零一二三四五六七八九".find(ch) if ch != "〇" else 0
+    return total + max(current, 0)

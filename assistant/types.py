@@ -11,6 +11,8 @@ from typing import Any
 HEADER_LABEL = "文件头"
 PREAMBLE_LABEL = "引言"
 SIGNOFF_LABEL = "落款"
+CANNOT_ANSWER = "文件中没有找到能回答这个问题的内容。"
+"""The one "cannot answer" wording, shared by code, prompts and tests."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Hit:
     lexical_rank: int | None = None
     dense_rank: int | None = None
     dense_score: float = 0.0
+    lexical_score: float = 0.0
+    """BM25 score (0 when the clause was not among the lexical candidates)."""
     coverage: float = 0.0
     """Share of the question's key-term weight found in the clause."""
 

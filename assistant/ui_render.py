@@ -19,7 +19,7 @@ NO_INDEX = "还没有导入任何文件。请先在“文件”页上传政策�
 EMPTY_SCOPE = "所选范围内没有文档。请放宽检索范围，或点输入框上方的“×清除”后再提问。"
 SCOPE_EMPTY_CARD = '<div class="abstain"><strong>所选范围内没有文档。</strong><br>请放宽或清除检索范围后再提问。</div>'
 NOT_ENOUGH = "文件中的相关内容不足以回答这个问题"
-"""What a citizen reads for the answerer's "证据不足（最高匹配度 …）": the scores are shown only on demand."""
+"""What a citizen reads for the answerer's "证据不足（可回答概率 …）": the scores are shown only on demand."""
 
 DOCUMENT_COLUMNS = ["文件名", "标题", "发文字号", "发文机关", "成文日期", "地区", "类型", "条款数"]
 
@@ -203,7 +203,7 @@ def plain_text(answer: Answer) -> str:
 def abstention_reason(notice: str) -> tuple[str, str]:
     """A reason for not answering in plain words, and its technical detail ('' when there is none).
 
-    The answerer's reason may carry internal scores ("证据不足（最高匹配度 0.31，低于 0.38）"): they go to
+    The answerer's reason may carry internal scores ("证据不足（可回答概率 0.31，低于 0.52）"): they go to
     the detail, which the cards show only on demand."""
     notice = (notice or "").strip().rstrip("。")
     detail = "；".join(re.findall(r"（([^（）]*\d\.\d[^（）]*)）", notice))

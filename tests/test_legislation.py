@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.text import cn_number
 from assistant.types import HEADER_LABEL, PREAMBLE_LABEL
 from ingest.clauses import parse_clauses
 from ingest.clean import clean, normalise_spacing
 from ingest.documents import read_document
 from ingest.structure import is_legislation, parse_legislation
-from ingest.structure.legislation import article_start, cn_number, cn_numeral, provisions
+from ingest.structure.legislation import article_start, cn_numeral, provisions
 
 ROOT = Path(__file__).resolve().parent.parent
 LAWCORPUS = ROOT.parent / "shared" / "lawcorpus"

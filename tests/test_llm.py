@@ -27,7 +27,7 @@ from assistant.llm import (
     question_grams,
 )
 from assistant.prompts import PromptError, load_prompts
-from assistant.query import KeyTerm, Query
+from assistant.retrieval.query import KeyTerm, Query
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.store import Filters
 from assistant.text import normalise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.regions import Gazetteer, build_gazetteer, level_of, load_gazetteer, short_forms
+from assistant.regions import Gazetteer, build_gazetteer, level_of, load_gazetteer, short_forms
 
 
 @pytest.fixture(scope="module")

@@ -126,13 +126,13 @@ def test_markers_link_to_their_citations_and_the_copy_is_plain_text() -> None:
 
 
 def test_abstention_reasons_keep_scores_out_of_sight() -> None:
-    assert render.abstention_reason("证据不足（最高匹配度 0.31，低于 0.38）") == (render.NOT_ENOUGH, "最高匹配度 0.31，低于 0.38")
+    assert render.abstention_reason("证据不足（可回答概率 0.31，低于 0.52）") == (render.NOT_ENOUGH, "可回答概率 0.31，低于 0.52")
     assert render.abstention_reason("《X》不在已收录的文件中") == ("《X》不在已收录的文件中", "")
-    answer = Answer(question="问？", text="没有找到。", abstained=True, notice="证据不足（最高匹配度 0.31，低于 0.38）")
+    answer = Answer(question="问？", text="没有找到。", abstained=True, notice="证据不足（可回答概率 0.31，低于 0.52）")
     cards = render.cards(answer)
     shown = cards.split("<details>", 1)[0]
-    assert "原因：" + render.NOT_ENOUGH in shown and "0.31" not in shown and "匹配度" not in shown
-    assert "<details><summary>详情</summary>最高匹配度 0.31，低于 0.38</details>" in cards
+    assert "原因：" + render.NOT_ENOUGH in shown and "0.31" not in shown and "可回答概率" not in shown
+    assert "<details><summary>详情</summary>可回答概率 0.31，低于 0.52</details>" in cards
 
 
 def test_active_filters_are_summarised_and_an_empty_scope_is_found() -> None:
@@ -213,7 +213,7 @@ def test_abstention_is_explained_with_the_closest_clauses(sample_app) -> None:
     assert 'class="abstain"' in result["cards"] and "最接近的条款" in result["cards"] and "原因：" in result["cards"]
     assert result["cards"].count('class="cite-card"') >= 1
     shown = result["cards"].split("<details>", 1)[0]  # what a citizen sees before asking for the details
-    assert "匹配度" not in shown and "低于" not in shown
+    assert "可回答概率" not in shown and "低于" not in shown
 
 
 @pytest.mark.slow

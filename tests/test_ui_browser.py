@@ -194,11 +194,11 @@ def test_abstentions_show_a_plain_reason_and_details_on_demand(page) -> None:
     page.click("#send")
     box = page.locator("#cards .abstain")
     expect(box).to_contain_text("原因：", timeout=WAIT)
-    expect(box).not_to_contain_text("匹配度", use_inner_text=True)
+    expect(box).not_to_contain_text("可回答概率", use_inner_text=True)
     expect(box).not_to_contain_text("0.", use_inner_text=True)
     save_shot(page, "abstention")
     box.locator("summary").click()
-    expect(box).to_contain_text("匹配度", use_inner_text=True)
+    expect(box).to_contain_text("可回答概率", use_inner_text=True)
 
 
 def choose(page, dropdown: str, option: str) -> None:

@@ -1,7 +1,7 @@
 """The records Chroma holds for a document, and reading them all back (to rebuild the lexical directory).
 
 Each clause is one Chroma record whose metadata carries the clause (``clause_json``) and the filter columns;
-the document's own record (``doc_json``: metadata, fingerprint, text, clause count, origin, places) rides on its
+the document's own record (``doc_json``: metadata, fingerprint, text, clause count, origin) rides on its
 last clause, so a write interrupted mid-document leaves clauses without a document, which reading drops.
 """
 
@@ -22,10 +22,10 @@ from .errors import DamagedIndexError
 log = logging.getLogger(__name__)
 
 
-def document_record(doc: Document, fingerprint: str, stored: int, origin: str, places: list[str]) -> dict[str, Any]:
+def document_record(doc: Document, fingerprint: str, stored: int, origin: str) -> dict[str, Any]:
     return {
         "meta": doc.meta.to_dict(), "fingerprint": fingerprint, "text": doc.text, "clauses": len(doc.clauses),
-        "stored": stored, "path": origin, "places": places,
+        "stored": stored, "path": origin,
     }
 
 

@@ -14,6 +14,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
+from assistant.text import cn_number
 from assistant.types import HEADER_LABEL, PREAMBLE_LABEL, Clause
 
 from ..clauses import ParseResult, split_long
@@ -36,19 +37,6 @@ MAX_GAP = 30
 """A forward jump in article numbers beyond this is a quotation or reference, not the next article."""
 MIN_ARTICLES = 3
 _SECTION_RE = re.compile(f"^([{CN_NUMERAL}]{{1,4}})、")
-
-
-def cn_number(text: str) -> int:
-    """Value of a Chinese numeral below 10000 (``一千一百六十四`` → 1164, ``十二`` → 12)."""
-    units = {"十": 10, "百": 100, "千": 1000}
-    total = current = 0
-    for ch in text:
-        if ch in units:
-            total += (current or 1) * units[ch]
-            current = 0
-        else:
-            current = "零一二三四五六七八九".find(ch) if ch != "〇" else 0
-    return total + max(current, 0)
 
 
 def cn_numeral(number: int) -> str:

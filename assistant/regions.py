@@ -141,6 +141,33 @@ class Gazetteer:
                         return place, n
         return None
 
+    def find(self, text: str) -> list[Place]:
+        """The places a text names, left to right, longest name first, each once: official names at every
+        level, short forms of provinces and prefectures (as :meth:`match_prefix`)."""
+        found: dict[str, Place] = {}
+        i = 0
+        while i < len(text) - MIN_SHORT + 1:
+            hit = self.match_prefix(text[i : i + self.longest])
+            if hit is None:
+                i += 1
+                continue
+            place, n = hit
+            found.setdefault(place.adcode, place)
+            i += n
+        return list(found.values())
+
+    def short_names(self, place: Place) -> list[str]:
+        """The short forms a place is known by (甘肃 for 甘肃省)."""
+        return [f for f in short_forms(place.name, self.nations) if place in self.short.get(f, ())]
+
+    def covers(self, region_code: str, place: Place) -> bool:
+        """Whether a document of the region ``region_code`` applies in ``place``: its region is the place or
+        contains it; a document without a region (a national one) applies everywhere."""
+        if not region_code:
+            return True
+        region = self.places.get(region_code)
+        return region is not None and place.key.startswith(region.key)
+
     def locate(self, text: str) -> Place | None:
         """The most specific place named at the start of ``text``: 湖南省吉首市人民政府 → 吉首市."""
         found = None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from .bge import flag_options, forbid_downloads, resolve_model, use_threads
-from .retrieval import Reranker
-from .settings import Settings
-from .store import embed_text
-from .text import normalise
-from .types import Hit
+from ..bge import flag_options, forbid_downloads, resolve_model, use_threads
+from ..settings import Settings
+from ..store import embed_text
+from ..text import normalise
+from ..types import Hit
+from .hybrid import Reranker
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from .answer import CANNOT_ANSWER
+from ..text import normalise
+from ..types import CANNOT_ANSWER
 from .query import _DEADLINE_RE, _METADATA_RE, _RESPONSIBILITY_RE, QueryAnalyzer
-from .text import normalise
 
 _LEADING_RE = re.compile(r"^(那么|那|还有|另外|此外|而|再问一下|再问|同样|具体|then|and|what about|how about)[，,\s]*", re.I)
 _TRAILING_RE = re.compile(r"(呢|吗|嘛|呀)?[？?。！!\s]*$")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Protocol
 
-from .embedders import Embedder
+from ..embedders import Embedder
+from ..store import ClauseStore, Filters, lexical_text
+from ..text import normalise, tokenize
+from ..types import Hit
 from .query import KeyTerm, Query
-from .store import ClauseStore, Filters, lexical_text
-from .text import normalise, tokenize
-from .types import Hit
 
 RRF_K = 60
 
@@ -36,7 +36,7 @@ def coverage(terms: tuple[KeyTerm, ...], text: str, idf: dict[str, float]) -> fl
     total = sum(idf[t.term] for t in terms)
     if total <= 0:
         return 0.0
-    found = sum(idf[t.term] for t in terms if any(alt in text for alt in t.alternatives))
+    found = sum(idf[t.term] for t in terms if t.found(text))
     return found / total
 
 
@@ -73,6 +73,7 @@ class Retriever:
         lex_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
         dense_score = dict(dense)
+        lexical_score = dict(lexical)
         idf = term_weights(self.store, query.key_terms)
         hits = []
         for cid, score in fused.items():
@@ -90,6 +91,7 @@ class Retriever:
                     lexical_rank=lex_rank.get(cid),
                     dense_rank=dense_rank.get(cid),
                     dense_score=dense_score.get(cid, 0.0),
+                    lexical_score=lexical_score.get(cid, 0.0),
                     coverage=cover,
                 )
             )

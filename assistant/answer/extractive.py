@@ -1,4 +1,4 @@
-"""Compose answers from retrieved clauses: evidence check, abstention, and the extractive answerer."""
+"""The extractive answerer: quotes the sentences of the retrieved clauses that hold the question's key terms."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from .query import KeyTerm, Query
-from .store import lexical_text
-from .text import in_script, is_traditional, normalise, split_sentences
-from .types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Citation, Hit
-
-CANNOT_ANSWER = "文件中没有找到能回答这个问题的内容。"
-"""The one "cannot answer" wording, shared by code, prompts and tests."""
+from ..retrieval.query import KeyTerm, Query
+from ..text import cn_number, in_script, normalise, split_sentences
+from ..types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Hit
+from .compose import chinese_date, compose
 
 MAX_SENTENCE_CHARS = 110
 _LABEL_PREFIX_RE = re.compile(r"^\s*(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．]|第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]+[是要][，,]?)\s*")
+_ITEM_RE = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．)]|[①-⑳]|[一二三四五六七八九十]+、)")
+_PHRASE_END_RE = re.compile(r"[，,；;。]")
+LIST_CHARS = 200
+"""Room for the items a sentence ending in a colon announces."""
 _RESPONSIBLE_WORDS = ("责任单位", "牵头", "负责", "主体责任", "第一责任人", "配合")
 _DEADLINE_HINT_RE = re.compile(r"(?:19|20)\d{2}\s*年|年底前|年内|月底前|之前|以前|前完成|时限|期限|逐步|到\s*(?:19|20)\d{2}")
 
@@ -28,125 +29,6 @@ class Answerer(Protocol):
     def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer: ...
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """Whether the retrieved clauses answer the question, and why not."""
-
-    confidence: float
-    answerable: bool
-    reason: str = ""
-
-
-def assess(
-    query: Query, hits: list[Hit], threshold: float, documents: dict[str, str] | None = None, weights: dict[str, float] | None = None
-) -> Evidence:
-    """Decide from the evidence whether to answer: places, years, figures and documents no passage covers,
-    key-term coverage and similarity."""
-    if not hits:
-        return Evidence(0.0, False, "没有检索到相关条款")
-    if query.unknown_places:
-        return Evidence(0.0, False, f"已收录的文件不涉及{'、'.join(query.unknown_places)}")
-    texts = documents if documents is not None else {}
-    pool = " ".join(texts.get(h.clause.source) or lexical_text(h.clause, h.meta) for h in hits) + " ".join(h.meta.date_issued for h in hits)
-    missing_years = [y for y in query.years if y not in pool]
-    if missing_years:
-        return Evidence(0.0, False, f"相关文件没有提到{'、'.join(missing_years)}年")
-    targeted = {s for t in query.targets for s in t.sources}
-    for quoted in query.quoted:
-        if any(_names_document(quoted, h.meta.title, h.clause.source in targeted) for h in hits):
-            continue
-        mentioned = any(quoted in normalise(h.clause.text) for h in hits)
-        if query.intent == "metadata" or _asks_inside(query, strictly=mentioned):
-            return Evidence(0.0, False, f"《{quoted}》不在已收录的文件中")
-    if query.intent == "metadata":
-        missing = _missing_field(query, hits)
-        if missing:
-            return Evidence(0.0, False, f"该文件没有注明{missing}")
-        return Evidence(1.0, True)
-    if query.targets and not query.key_terms:
-        return Evidence(1.0, True)
-    best_coverage = max(h.coverage for h in hits[:5])
-    if query.quantity is not None and not _gives_figure(query, hits[:5], best_coverage, weights or {}):
-        return Evidence(0.0, False, "相关条款没有给出所问的具体数字")
-    best = max(confidence(query, h) for h in hits[:5])
-    return Evidence(best, best >= threshold, "" if best >= threshold else f"证据不足（最高匹配度 {best:.2f}，低于 {threshold:.2f}）")
-
-
-def _missing_field(query: Query, hits: list[Hit]) -> str:
-    """The metadata field a question asks for when the document does not give it (e.g. no 发文字号)."""
-    wanted = {s for t in query.targets for s in t.sources}
-    doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
-    meta = doc_hits[0].meta
-    if re.search(r"文号|字号|document number", query.norm) and not meta.doc_number:
-        return "发文字号"
-    if re.search(r"哪一?天|日期|什么时候|何时|\bwhen\b", query.norm) and not (meta.date_issued or meta.date_published):
-        return "日期"
-    return ""
-
-
-def _gives_figure(query: Query, hits: list[Hit], best_coverage: float, weights: dict[str, float]) -> bool:
-    """Whether a sentence of a well-matching clause holds a figure of the kind asked for next to the key terms."""
-    total = sum(weights.get(t.term, 0.0) for t in query.key_terms) or 1.0
-    for hit in hits:
-        if hit.coverage < 0.6 * best_coverage:
-            continue
-        context = normalise(" ".join(hit.clause.headings))
-        for start, end in split_sentences(hit.clause.text):
-            sentence = normalise(hit.clause.text[start:end])
-            if not query.quantity.search(sentence):
-                continue
-            found = sum(weights.get(t.term, 0.0) for t in query.key_terms if any(a in sentence or a in context for a in t.alternatives))
-            if not weights or found / total >= 0.25 * best_coverage:
-                return True
-    return False
-
-
-def _names_document(quoted: str, title: str, named_otherwise: bool = False) -> bool:
-    """Whether a title quoted in a question names this document, not just a document its title refers to
-    (unless the question also names this document by its region: "内蒙古贯彻《纲要》的方案")."""
-    title = normalise(title)
-    key = re.sub(r"[\s()（）—\-]", "", quoted)
-    own = re.sub(r"《[^》]*》", "", title)
-    if key in re.sub(r"[\s()（）—\-]", "", own) or re.sub(r"[\s()（）—\-]", "", own) in key:
-        return True
-    # "关于印发《X》的通知" distributes X: the notice and X are one document
-    pattern = r"《([^》]*)》" if named_otherwise else r"(?:印发|发布|颁布)《([^》]*)》"
-    return any(key == re.sub(r"[\s()（）—\-]", "", inner) for inner in re.findall(pattern, title))
-
-
-def _asks_inside(query: Query, strictly: bool = False) -> bool:
-    """The question asks what a quoted document contains (《X》中/里); unless ``strictly``, also what it requires."""
-    pattern = r"》(中|里|内|的内容)" if strictly else r"》(中|里|内|规定|要求|提出|明确|的内容|的规定|的要求)"
-    return bool(re.search(pattern, query.norm))
-
-
-def confidence(query: Query, hit: Hit) -> float:
-    """How well one clause answers a query: key-term coverage, backed by dense similarity."""
-    if not query.key_terms:
-        return hit.dense_score
-    score = 0.65 * hit.coverage + 0.35 * max(hit.dense_score, 0.0)
-    # two independent retrievers putting the same clause on top is evidence the wording alone may not show
-    if hit.lexical_rank is not None and hit.dense_rank is not None and max(hit.lexical_rank, hit.dense_rank) <= 1:
-        score += 0.06
-    return score
-
-
-def cannot_answer(question: str, hits: list[Hit], evidence: Evidence, related: int = 3) -> Answer:
-    script = "traditional" if is_traditional(question) else "simplified"
-    text = in_script(CANNOT_ANSWER, script)
-    shown = hits[:related]
-    if shown:
-        text += in_script("以下条款可能相关，供参考：", script)
-        text += "；".join(f"《{h.meta.title}》{h.clause.label}" for h in shown) + "。"
-    return Answer(
-        question=question,
-        text=text,
-        abstained=True,
-        related=[Citation.from_hit(n, h) for n, h in enumerate(shown, 1)],
-        notice=evidence.reason,
-    )
-
-
 # ---------------------------------------------------------------- sentence selection
 
 
@@ -156,6 +38,33 @@ class Sentence:
     text: str
     score: float
     terms: frozenset[str]
+    end: int = 0
+    """Where the sentence ends in the clause's text."""
+    announces: bool = False
+    """It ends with a colon: the items after it are its content (下列措施：（一）…)."""
+
+
+def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:
+    """The numbered items after ``end`` in a clause's text (one per line, as a colon announces them), each cut
+    to its first phrase within an equal share of ``budget``."""
+    items = []
+    for line in text[end:].splitlines():
+        if not line.strip():
+            continue
+        if not _ITEM_RE.match(line):
+            break
+        items.append(line.strip())
+    if not items:
+        return []
+    share = max(16, budget // len(items))
+    out = []
+    for item in items:
+        label = _ITEM_RE.match(item)
+        body_start = label.end() if label else 0
+        cut = _PHRASE_END_RE.search(item, body_start)
+        phrase = item[: cut.start()] if cut else item.rstrip("。；;")
+        out.append(phrase if len(phrase) <= share else phrase[:share] + "…")
+    return out
 
 
 def _strip_label(text: str) -> str:
@@ -176,7 +85,7 @@ def _window(sentence: str, terms: tuple[KeyTerm, ...], limit: int = MAX_SENTENCE
             if length > limit and j > i:
                 break
             joined = "".join(norm_parts[i : j + 1])
-            score = sum(1 for t in terms if any(a in joined for a in t.alternatives)) - 0.001 * i
+            score = sum(1 for t in terms if t.found(joined)) - 0.001 * i
             if focus is not None and focus.search(joined):
                 score += 2
             if score > best_score:
@@ -208,16 +117,54 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
         if len(body) < 4 or is_title:
             continue
         norm = normalise(body)
-        terms = frozenset(t.term for t in query.key_terms if any(a in norm for a in t.alternatives))
+        terms = frozenset(t.term for t in query.key_terms if t.found(norm))
         score = sum(weights.get(t, 0.0) for t in terms) / total
         if _has_bonus(norm, bonus):
             score += 0.5
         if query.quantity is not None and query.quantity.search(norm):
             score += 0.5
+        announces = raw.rstrip().endswith(("：", ":"))
+        if query.enumerates and (announces or norm.count("、") >= 2):  # a list for a question asking for one
+            score += 0.5
         score -= 0.01 * position
         focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
-        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), score, terms))
+        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), score, terms, end, announces))
     return out
+
+
+def named_article(part: tuple[str, str, Hit]) -> tuple[str, str, Hit]:
+    """A part of an answer to "which article…" that names its article (《…》第二十条：…) unless it does."""
+    prefix, sentence, hit = part
+    label = hit.clause.label
+    if not label.startswith("第") or label in sentence or label.split("第")[1][:2] in sentence[:12]:
+        return part
+    return (f"{prefix}《{hit.meta.title}》{label}：", sentence, hit)
+
+
+_ARTICLE_LABEL_RE = re.compile(r"^第([零〇一二三四五六七八九十百千]+)条(?:之([一二三四五六七八九十]+))?(?:第([一二三四五六七八九十]+)款)?")
+
+
+def english_label(label: str) -> str:
+    """A clause label for an English answer: 第二十条第二款 → Article 20(2); plan labels as they are."""
+    m = _ARTICLE_LABEL_RE.match(label)
+    if not m:
+        return label
+    article = f"Article {cn_number(m.group(1))}" + (f"-{cn_number(m.group(2))}" if m.group(2) else "")
+    return article + (f"({cn_number(m.group(3))})" if m.group(3) else "")
+
+
+def in_english(part: tuple[str, str, Hit]) -> tuple[str, str, Hit]:
+    """A part of an answer to an English question, framed in English around the Chinese quote."""
+    prefix, sentence, hit = part
+    return (f"{prefix}Under 《{hit.meta.title}》 {english_label(hit.clause.label)}: ", sentence, hit)
+
+
+def with_items(sentence: Sentence) -> str:
+    """A sentence announcing a list, followed by its items; any other sentence as it is."""
+    if not sentence.announces:
+        return sentence.text
+    items = listed_items(sentence.hit.clause.text, sentence.end)
+    return f"{sentence.text.rstrip('：:')}：{'；'.join(items)}" if items else sentence.text
 
 
 class ExtractiveAnswerer:
@@ -236,6 +183,10 @@ class ExtractiveAnswerer:
             parts = self._picked(query, hits, weights, bonus=_DEADLINE_HINT_RE)
         else:
             parts = self._picked(query, hits, weights)
+        if query.english:
+            parts = [in_english(part) for part in parts]
+        elif query.asks_article:
+            parts = [named_article(part) for part in parts]
         return compose(query.text, parts)
 
     # each method returns (prefix, sentence, hit) triples; compose() numbers the citations
@@ -261,7 +212,7 @@ class ExtractiveAnswerer:
             if sentence.terms - covered and sentence.score > 0:
                 chosen.append(sentence)
                 covered |= sentence.terms
-        return [("", s.text, s.hit) for s in chosen]
+        return [("", with_items(s), s.hit) for s in chosen]
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         for hit in hits[:3]:
@@ -310,36 +261,10 @@ class ExtractiveAnswerer:
             parts.append((in_script("主送：", meta.script), recipients.rstrip("：:"), header))
         dates = []
         if meta.date_issued:
-            dates.append(f"成文日期：{_chinese_date(meta.date_issued)}")
+            dates.append(f"成文日期：{chinese_date(meta.date_issued)}")
         if meta.date_published and meta.date_published != meta.date_issued:
-            dates.append(f"发布日期：{_chinese_date(meta.date_published)}")
+            dates.append(f"发布日期：{chinese_date(meta.date_published)}")
         if dates:
-            dated = signoff if signoff is not None and _chinese_date(meta.date_issued)[:4] in signoff.clause.text else header
+            dated = signoff if signoff is not None and chinese_date(meta.date_issued)[:4] in signoff.clause.text else header
             parts.append(("", in_script("，".join(dates), meta.script), dated))
         return parts
-
-
-def _chinese_date(iso: str) -> str:
-    parts = iso.split("-")
-    if len(parts) == 3:
-        return f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日"
-    return iso
-
-
-def compose(question: str, parts: list[tuple[str, str, Hit]]) -> Answer:
-    """Join answer sentences, each followed by the number of the clause it comes from."""
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
-    lines = []
-    for prefix, sentence, hit in parts:
-        cid = hit.clause.id
-        if cid not in numbers:
-            numbers[cid] = len(numbers) + 1
-            citations.append(Citation.from_hit(numbers[cid], hit, highlight=sentence.strip("…")))
-        body = sentence.rstrip("。；;，, ")
-        lines.append(f"{prefix}{body}[{numbers[cid]}]")
-    separator = "\n" if any(p for p, _, _ in parts) and len(parts) > 1 and len({h.clause.source for _, _, h in parts}) > 1 else "。"
-    text = separator.join(lines)
-    if separator == "。" or not text.endswith("。"):
-        text += "。"
-    return Answer(question=question, text=text, citations=citations)

@@ -1,19 +1,21 @@
-"""Understand a question: normalise it, expand it with the policy thesaurus, find its intent, the documents
-or regions it names, its key terms, and the places and years it mentions."""
+"""Understand a question: normalise it, translate an English one (:mod:`.english`), find its intent, the
+documents or regions it names, its key terms, and the places and years it mentions."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import jieba
 
-from .places import Gazetteer
-from .text import STOPWORDS, has_cjk, normalise, tokenize
-from .types import DocumentMeta
+from ..regions import Place, load_gazetteer
+from ..text import STOPWORDS, has_cjk, normalise, tokenize
+from ..types import DocumentMeta
+from .english import Glossary
 
 _RESPONSIBILITY_RE = re.compile(
     r"谁负责|由谁|哪些?(个)?(部门|单位|机构)|责任单位|牵头|负责单位|主管部门|谁来|谁牵头|谁抓|归谁|"
@@ -34,19 +36,14 @@ _METADATA_RE = re.compile(
     re.I,
 )
 _COMPARISON_RE = re.compile(r"分别|各自|区别|不同|异同|相比|比较|对比|\bcompare|\bdifference|\bboth\b|\beach\b", re.I)
+_ARTICLE_RE = re.compile(r"哪一?条|第几条|哪一款|哪些条款|\bwhich (?:article|provision|clause)s?\b", re.I)
+_ENUMERATION_RE = re.compile(r"哪些|哪几|几种|几项|几类|几个方面|包括什么|包含什么|\bwhat (?:are|kinds?|types?)\b|\blist\b", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|个|家|项|次|人|名|万|亿|元|天|日|小时|分钟|件)")
 _REGION_SUFFIX_RE = re.compile(r"(维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|特别行政区|省|市|地区|县|区|盟)$")
 _ASCII_WORD_RE = re.compile(r"[a-z][a-z\-']*")
 _INTENT_WORDS = frozenset(
     ["负责", "由谁", "部门", "单位", "机构", "责任", "责任单位", "牵头", "主管", "什么", "时候", "何时", "截止", "期限", "时限", "多久", "时间", "节点", "哪年", "完成", "发布", "印发", "制定", "出台", "文号", "发文", "字号", "日期", "分别", "各自", "区别", "不同", "比较", "对比", "相比", "哪些", "哪个", "是否", "有没有", "怎么样", "怎样", "如何", "为什么", "规定", "提出", "要求", "明确", "强调", "指出", "包括", "包含", "关于", "方面", "措施", "工作", "文件", "政策", "意见", "方案", "通知", "讲话", "实施", "主要", "哪天", "哪一天", "哪一年", "几年", "几个", "两个", "多少", "能否", "能不能", "要不要", "这份", "这篇", "这次", "提到", "提及", "发表", "用来", "一起", "是不是", "需不需要", "需要", "应该", "可不可以", "哪里", "哪儿", "怎么", "具体", "什么样", "为何", "目前", "现在"]
-)
-# colloquial wording of a citizen's question that says nothing about the topic ("要是有人…会怎么样")
-_FILLER_WORDS = frozenset(
-    ["要是", "如果说", "有人", "打算", "准备", "不能", "没有", "还有", "以后", "之前", "已经", "开始", "描述", "下面",
-     "上面", "里面", "各个", "一定要", "会不会", "不会", "知道", "直接", "碰到", "遇到", "特别", "这方面", "那方面",
-     "回过头", "上去", "下去", "搞定", "干活", "那些", "东西", "事情", "事儿", "咋", "咋办", "有啥", "啥", "之类",
-     "这类", "那类", "一般", "到底", "究竟", "还是", "可能", "大概", "平时", "真的", "听说", "看到", "想问", "想知道"]
 )
 # "how many / how much" asks and the units a figure answering them carries
 _QUANTITY_RE = re.compile(
@@ -90,51 +87,41 @@ def quantity_pattern(norm: str) -> re.Pattern[str] | None:
     return _ANY_FIGURE
 
 
-def _resource(name: str) -> str:
-    return resources.files("assistant").joinpath("resources", name).read_text(encoding="utf-8")
+@lru_cache(maxsize=1)
+def question_words() -> frozenset[str]:
+    """Words people ask with whatever the question is about (能否, 多久), derived by ``python -m eval fit
+    question-words`` (``resources/question_words.json``): not key terms a passage must hold."""
+    data = json.loads(resources.files("assistant").joinpath("resources", "question_words.json").read_text(encoding="utf-8"))
+    return frozenset(entry["word"] for entry in data["words"])
 
 
-@dataclass(frozen=True)
-class Thesaurus:
-    """Citizen or English wording → the terms policy documents use."""
+def merge_single_characters(words: list[str]) -> list[str]:
+    """Runs of single characters that are not function words joined into one word: jieba's dictionary lacks
+    some terms and cuts them into characters (问责 → 问, 责)."""
+    out: list[str] = []
+    run = ""
+    for word in [*words, ""]:
+        if len(word) == 1 and has_cjk(word) and word not in STOPWORDS:
+            run += word
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        if word:
+            out.append(word)
+    return out
 
-    chinese: dict[str, tuple[str, ...]]
-    english: dict[str, tuple[str, ...]]
 
-    @classmethod
-    def load(cls, path: Path | None = None) -> Thesaurus:
-        text = path.read_text(encoding="utf-8") if path else _resource("thesaurus.tsv")
-        chinese: dict[str, tuple[str, ...]] = {}
-        english: dict[str, tuple[str, ...]] = {}
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            term, sep, targets = line.partition("\t")
-            if not sep or not targets.strip():
-                raise ValueError(f"thesaurus line {n}: expected 'term<TAB>expansion|…', got {line!r}")
-            expansions = tuple(normalise(t.strip()) for t in targets.split("|") if t.strip())
-            key = normalise(term.strip())
-            (chinese if has_cjk(key) else english)[key] = expansions
-        return cls(chinese, english)
-
-    def expand(self, norm: str) -> dict[str, tuple[str, ...]]:
-        """Thesaurus keys found in a normalised question, longest first and not overlapping, with expansions."""
-        found: dict[str, tuple[str, ...]] = {}
-        taken = [False] * len(norm)
-        for key in sorted(self.chinese, key=len, reverse=True):
-            start = norm.find(key)
-            while start >= 0:
-                if not any(taken[start : start + len(key)]):
-                    found[key] = self.chinese[key]
-                    for i in range(start, start + len(key)):
-                        taken[i] = True
-                start = norm.find(key, start + 1)
-        padded = f" {' '.join(_ASCII_WORD_RE.findall(norm))} "
-        for key in sorted(self.english, key=len, reverse=True):
-            if f" {key} " in padded:
-                found[key] = self.english[key]
-                padded = padded.replace(f" {key} ", " ")
-        return found
+def compound_parts(word: str) -> tuple[str, ...]:
+    """The shorter words jieba finds inside a compound that together spell all of it, or ``()``."""
+    if len(word) < 3:
+        return ()
+    parts = [w for w in jieba.lcut(word, cut_all=True) if 2 <= len(w) < len(word)]
+    covered = set()
+    for part in parts:
+        start = word.find(part)
+        covered.update(range(start, start + len(part)))
+    return tuple(dict.fromkeys(parts)) if len(covered) == len(word) else ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +138,12 @@ class KeyTerm:
 
     term: str
     alternatives: tuple[str, ...]
+    parts: tuple[str, ...] = ()
+    """The words a compound is made of (人员配备 → 人员, 配备): all of them in a passage count as the term."""
+
+    def found(self, text: str) -> bool:
+        """Whether a normalised text holds the term, one of its alternatives, or all of its parts."""
+        return any(a in text for a in self.alternatives) or (bool(self.parts) and all(p in text for p in self.parts))
 
 
 @dataclass(frozen=True)
@@ -168,10 +161,16 @@ class Query:
     numbers: tuple[str, ...] = ()
     quantity: re.Pattern[str] | None = None
     """When the question asks for a figure: what a passage must contain to give it."""
+    asks_article: bool = False
+    """The question asks which article says something (哪一条规定了…)."""
+    enumerates: bool = False
+    """The question asks for a list (哪些, 哪几项, what are)."""
     quoted: tuple[str, ...] = ()
     """Titles the question quotes in 《》."""
-    unknown_places: tuple[str, ...] = ()
+    places: tuple[Place, ...] = ()
+    """The administrative divisions the question names (through the gazetteer)."""
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """English phrases → the Chinese words they translate to."""
     english: bool = False
 
 
@@ -201,15 +200,13 @@ class QueryAnalyzer:
     def __init__(
         self,
         metas: list[DocumentMeta],
-        known_places: Iterable[str] = (),
-        thesaurus: Thesaurus | None = None,
-        known: Callable[[str], bool] | None = None,
+        idf: Callable[[str], float] | None = None,
     ) -> None:
-        """``known_places`` are the gazetteer names the documents mention (the store records them per document
-        at ingest); a question naming any other gazetteer place is about a place no document covers."""
-        self.known = known
-        self.thesaurus = thesaurus or Thesaurus.load()
-        self.gazetteer = Gazetteer.load()
+        """``idf``: of a token in the index (0 when unknown); without it every word counts as known."""
+        self.idf = idf
+        self.known = (lambda word: idf(word) > 0) if idf is not None else None
+        self.gazetteer = load_gazetteer()
+        self.region_codes = {m.region_code for m in metas if m.region_code}
         groups: dict[str, set[str]] = {}
         for meta in metas:
             for alias in region_aliases(meta):
@@ -220,32 +217,51 @@ class QueryAnalyzer:
         for meta in metas:
             for alias in document_aliases(meta):
                 self.document_names[alias] = (*self.document_names.get(alias, ()), meta.source)
-        self.known_places = set(known_places)
 
     def analyse(self, question: str) -> Query:
         norm = normalise(question).strip()
         english = not has_cjk(norm)
-        expansions = self.thesaurus.expand(norm)
+        expansions: dict[str, tuple[str, ...]] = {}
+        if english and self.idf is not None:
+            expansions.update(Glossary.load().translate(norm, self._word_idf))
         extra = " ".join(t for terms in expansions.values() for t in terms)
         searchable = f"{norm} {extra}"
         tokens = [*tokenize(norm, normalised=True), *tokenize(extra, normalised=True)]
         targets = self._targets(searchable)
+        places = tuple(self.gazetteer.find(searchable + (" " + " ".join(Glossary.load().proper_names(norm)) if english else "")))
         return Query(
             text=question,
             norm=norm,
             intent=self._intent(norm, targets),
             tokens=tuple(tokens),
             dense_text=f"{norm} {extra}".strip() if english else norm,
-            key_terms=self._key_terms(norm, expansions, targets),
+            key_terms=self._key_terms(norm, expansions, targets, self._regional(places)),
             targets=targets,
             years=tuple(dict.fromkeys(_YEAR_RE.findall(norm))),
             numbers=tuple(dict.fromkeys(m.group(0) for m in _NUMBER_RE.finditer(norm))),
             quantity=quantity_pattern(norm),
+            enumerates=bool(_ENUMERATION_RE.search(norm)),
+            asks_article=bool(_ARTICLE_RE.search(norm)),
             quoted=tuple(normalise(q) for q in re.findall(r"《([^》]{2,80})》", norm)),
-            unknown_places=tuple(p for p in self.gazetteer.find(norm) if p not in self.known_places),
+            places=places,
             expansions=expansions,
             english=english,
         )
+
+    def _regional(self, places: tuple[Place, ...]) -> list[str]:
+        """The names (official and short) of the places a regional document applies in: the search is scoped to
+        them, so they are not key terms a passage must hold."""
+        names: list[str] = []
+        for place in places:
+            if any(code and self.gazetteer.covers(code, place) for code in self.region_codes):
+                names += [place.name, *self.gazetteer.short_names(place)]
+        return sorted(names, key=len, reverse=True)
+
+    def _word_idf(self, word: str) -> float:
+        """idf of a Chinese word through its tokens (the rarest part); 0 when any part is unknown."""
+        parts = tokenize(word, normalised=True)
+        weights = [self.idf(t) for t in parts] if self.idf is not None else []
+        return max(weights) if weights and all(weights) else 0.0
 
     def _intent(self, norm: str, targets: tuple[Target, ...]) -> str:
         if len(targets) >= 2 or (_COMPARISON_RE.search(norm) and len(targets) >= 2):
@@ -276,17 +292,21 @@ class QueryAnalyzer:
                 covered.update(sources)
         return tuple(found)
 
-    def _key_terms(self, norm: str, expansions: dict[str, tuple[str, ...]], targets: tuple[Target, ...]) -> tuple[KeyTerm, ...]:
+    def _key_terms(
+        self, norm: str, expansions: dict[str, tuple[str, ...]], targets: tuple[Target, ...], places: list[str] = ()
+    ) -> tuple[KeyTerm, ...]:
         terms: list[KeyTerm] = [KeyTerm(k, (k, *v)) for k, v in expansions.items()]
         rest = norm
         for key in expansions:
             rest = rest.replace(key, " ")
         for target in targets:
             rest = rest.replace(target.name, " ")
+        for name in places:
+            rest = rest.replace(name, " ")
         rest = _YEAR_RE.sub(" ", rest)
         seen = {t.term for t in terms}
         words = []
-        for word in jieba.lcut(rest, HMM=False):  # the HMM glues particles to words ("前要", "对本")
+        for word in merge_single_characters(jieba.lcut(rest, HMM=False)):  # the HMM glues particles ("前要")
             if self.known and len(word) >= 3 and not self.known(word):  # "在讲话中": a word the index never saw
                 words += [w for w in jieba.lcut_for_search(word) if len(w) >= 2 and w != word] or [word]
             else:
@@ -298,11 +318,11 @@ class QueryAnalyzer:
                 or word in seen
                 or word in STOPWORDS
                 or word in _INTENT_WORDS
-                or word in _FILLER_WORDS
+                or word in question_words()
                 or not any(ch.isalnum() for ch in word)
                 or (word.isascii() and not word.isdigit())
             ):
                 continue
             seen.add(word)
-            terms.append(KeyTerm(word, (word,)))
+            terms.append(KeyTerm(word, (word,), compound_parts(word)))
         return tuple(terms)

@@ -1,0 +1,13 @@
+"""From retrieved clauses to an answer: the evidence check (:mod:`.evidence`, :mod:`.answerability`), the
+extractive answerer (:mod:`.extractive`) and the composition of answers and abstentions (:mod:`.compose`)."""
+
+from ..types import CANNOT_ANSWER
+from .answerability import AnswerabilityModel, signals
+from .compose import cannot_answer, compose
+from .evidence import Evidence, assess
+from .extractive import Answerer, ExtractiveAnswerer
+
+__all__ = [
+    "CANNOT_ANSWER", "AnswerabilityModel", "Answerer", "Evidence", "ExtractiveAnswerer", "assess", "cannot_answer",
+    "compose", "signals",
+]

@@ -1,0 +1,216 @@
+"""Fit the answerability model: a logistic regression from the evidence signals of each question's hits to
+whether the question should be answered.
+
+Rows come from train datasets run through the real answer path (``Assistant.assess``) over their indexes:
+
+* positive: an answerable question whose gold passage is among the top five hits (answering it can be right);
+* negative: a question written as unanswerable, or an answerable one asked without its gold documents
+  (counterfactual copy);
+* left out: answerable questions whose gold the retrievers missed (neither answering nor abstaining is right),
+  and questions a content check decided (a year or title no passage gives).
+
+Folds group rows by document (a question and its counterfactual copy stay together), so the cross-validated
+scores are those of documents the model has not seen. The coefficients keep the direction each signal can only
+have (:data:`SIGNS`). The regularisation strength is chosen by that
+cross-validation; the threshold maximises the balanced accuracy of the cross-validated probabilities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import math
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.answer.answerability import FEATURES, AnswerabilityModel
+from assistant.store import Filters
+
+from ..dataset import Question, counterfactuals, load_dataset
+from ..metrics import hit_at
+
+log = logging.getLogger(__name__)
+SIGNS = {"unknown_share": -1, "terms": 0, "english": 0, "asks_figure": 0}
+"""The direction each signal may move the probability in: evidence of a match never counts against answering
+(+1, every signal not listed), words the corpus never saw never count for it (-1); 0 = free."""
+FOLDS = 5
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+HEAD = 5
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    group: str
+    label: int
+    values: dict[str, float]
+
+
+def neutral_model() -> AnswerabilityModel:
+    """A model that answers everything: the fit needs the signals, not a decision."""
+    n = len(FEATURES)
+    return AnswerabilityModel(FEATURES, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0, 0.0)
+
+
+def group_of(question: Question, originals: dict[str, Question]) -> str:
+    """The document a question is about (its gold's first source); unanswerables spread over the folds."""
+    original = originals.get(question.id.removesuffix("#cf"), question)
+    if original.gold:
+        return original.gold[0].source
+    return "unanswerable-" + hashlib.sha1(question.id.encode()).hexdigest()[:1]
+
+
+def collect(assistant: Any, questions: Sequence[Question]) -> tuple[list[Row], dict[str, int]]:
+    """Signals and labels of each usable question, and how many were left out and why."""
+    originals = {q.id: q for q in questions}
+    rows: list[Row] = []
+    left = {"retrieval missed": 0, "decided by a check": 0}
+    for q in [*questions, *counterfactuals(list(questions))]:
+        filters = Filters(exclude=q.exclude_sources) if q.exclude_sources else None
+        assessed = assistant.assess(q.question, list(q.history), filters)
+        if not assessed.evidence.signals:
+            left["decided by a check"] += 1
+            continue
+        if q.answerable:
+            passages = [{"source": h.clause.source, "text": h.clause.text} for h in assessed.hits[:HEAD]]
+            if not q.gold or not hit_at(passages, q.gold, HEAD):
+                left["retrieval missed"] += 1
+                continue
+        rows.append(Row(q.id, group_of(q, originals), int(q.answerable), assessed.evidence.signals))
+    return rows, left
+
+
+def _matrix(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.array([[r.values[f] for f in FEATURES] for r in rows], dtype=float)
+    y = np.array([r.label for r in rows])
+    groups = np.array([r.group for r in rows])
+    return x, y, groups
+
+
+class MonotoneLogistic:
+    """L2-regularised logistic regression on standardised signals whose coefficients keep the signs of
+    :data:`SIGNS` (L-BFGS-B with bounds), so that a signal outside the range seen in training cannot turn
+    strong evidence into a reason to abstain."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> MonotoneLogistic:
+        from scipy.optimize import minimize
+
+        self.mean = x.mean(axis=0)
+        self.scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+        z = (x - self.mean) / self.scale
+        signs = [SIGNS.get(f, 1) for f in FEATURES]
+        bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs] + [(None, None)]
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            margin = z @ w[:-1] + w[-1]
+            p = 1.0 / (1.0 + np.exp(-margin))
+            nll = np.logaddexp(0.0, margin).sum() - (y * margin).sum()
+            grad = np.append(z.T @ (p - y), (p - y).sum())
+            reg = 0.5 / self.c
+            grad[:-1] += 2 * reg * w[:-1]
+            return float(nll + reg * (w[:-1] ** 2).sum()), grad
+
+        w = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
+        self.coef, self.intercept = w[:-1], float(w[-1])
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(((x - self.mean) / self.scale) @ self.coef + self.intercept)))
+
+
+def _cv_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
+    from sklearn.model_selection import GroupKFold
+
+    p = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
+        p[test] = MonotoneLogistic(c).fit(x[train], y[train]).predict(x[test])
+    return p
+
+
+def _best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The cut on probabilities with the highest balanced accuracy (midpoint between neighbouring values)."""
+    best, best_score = 0.5, -1.0
+    values = np.unique(p)
+    for lo, hi in itertools.pairwise(values):
+        cut = (lo + hi) / 2
+        score = balanced_accuracy(p >= cut, y)
+        if score > best_score:
+            best, best_score = float(cut), score
+    return best, best_score
+
+
+def balanced_accuracy(answered: np.ndarray, y: np.ndarray) -> float:
+    return float((answered[y == 1].mean() + (~answered[y == 0]).mean()) / 2)
+
+
+def fit(rows: Sequence[Row]) -> tuple[AnswerabilityModel, dict[str, Any]]:
+    """The model fitted on all rows, and its cross-validated scores (by document)."""
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    x, y, groups = _matrix(rows)
+    if len(set(y)) < 2:
+        raise ValueError("the datasets give rows of one label only: need answerable and unanswerable questions")
+    losses = {c: log_loss(y, _cv_probabilities(x, y, groups, c)) for c in C_GRID}
+    c = min(losses, key=losses.get)
+    p = _cv_probabilities(x, y, groups, c)
+    threshold, score = _best_threshold(p, y)
+    answered = p >= threshold
+    cv = {
+        "folds": FOLDS, "grouped_by": "document", "C": c, "log_loss": round(float(log_loss(y, p)), 4),
+        "brier": round(float(brier_score_loss(y, p)), 4), "roc_auc": round(float(roc_auc_score(y, p)), 4),
+        "balanced_accuracy": round(score, 4),
+        "answered_when_answerable": round(float(answered[y == 1].mean()), 4),
+        "abstained_when_not": round(float((~answered[y == 0]).mean()), 4),
+        "log_loss_by_C": {str(k): round(float(v), 4) for k, v in losses.items()},
+    }
+    final = MonotoneLogistic(c).fit(x, y)
+    model = AnswerabilityModel(
+        features=FEATURES, mean=tuple(float(v) for v in final.mean), scale=tuple(float(v) for v in final.scale),
+        coef=tuple(round(float(v), 6) for v in final.coef), intercept=round(final.intercept, 6),
+        threshold=round(threshold, 6),
+    )
+    return model, cv
+
+
+def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None) -> dict[str, Any]:
+    """Fit on every (data dir, dataset) pair and write the model to ``out``; returns its provenance."""
+    from assistant.service import Assistant
+    from assistant.settings import load_settings
+
+    rows: list[Row] = []
+    used = []
+    encoder = ""
+    for data_dir, dataset in sets:
+        loaded = load_dataset(dataset)
+        settings = load_settings(config, data_dir=data_dir)
+        assistant = Assistant(settings, model=neutral_model())
+        encoder = assistant.embedder.name
+        got, left = collect(assistant, loaded.items)
+        log.info("%s: %d rows (%s)", dataset, len(got), left)
+        rows += got
+        used.append({"dataset": dataset.as_posix(), "rows": len(got), "positives": sum(r.label for r in got), "left_out": left})
+    model, cv = fit(rows)
+    provenance = {
+        "made_by": "python -m eval fit answerability " + " ".join(shlex.quote(a) for a in sys.argv[3:] if a),
+        "date": date.today().isoformat(), "encoder": encoder, "datasets": used, "cv": cv,
+    }
+    model = AnswerabilityModel(**{**model.__dict__, "provenance": provenance})
+    out.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return provenance
+
+
+def coefficients(model: AnswerabilityModel) -> list[tuple[str, float]]:
+    """The standardised coefficients, largest effect first (for the report)."""
+    return sorted(zip(model.features, model.coef, strict=True), key=lambda fc: -math.fabs(fc[1]))
