@@ -11,13 +11,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from .answer import AnswerabilityModel, Answerer, Evidence, ExtractiveAnswerer, assess, cannot_answer
+from .answer import AnswerabilityModel, Answerer, Evidence, ExtractiveAnswerer, assess, cannot_answer, combine
 from .embedders import Embedder, make_embedder
 from .index.versions import NOT_IN_FORCE, Version
 from .regions import Place, load_gazetteer
 from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
 from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser
+from .retrieval.query import question_parts
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
 from .text import normalise
@@ -124,6 +125,19 @@ class Assistant:
         history = [
             {**turn, "content": turn.get("content", "")[-limit:]} for turn in history[-HISTORY_TURNS:]
         ]
+        parts = question_parts(question)
+        if len(parts) > 1 and self.answerer.name == "extractive":  # an LLM answers all parts at once
+            answers: list[Answer] = []
+            earlier = list(history)
+            for part in parts:  # a later part leans on the earlier ones as on earlier turns ("它是从哪天…")
+                *_, answer = self._answer(part, earlier, filters, stream=False)
+                answers.append(answer)
+                earlier += [{"role": "user", "content": part}, {"role": "assistant", "content": "……"}]  # a topic either way
+            combined = combine(question, answers)
+            combined.standalone_question = " ".join(a.standalone_question for a in answers)
+            combined.latency_ms = (time.perf_counter() - started) * 1000
+            yield combined
+            return
         assessed = self.assess(question, history, filters)
         store, query, hits, evidence = assessed.store, assessed.query, assessed.hits, assessed.evidence
         retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]

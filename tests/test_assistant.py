@@ -71,6 +71,23 @@ def test_a_speaker_named_in_the_question_scopes_the_search_to_the_speech(assista
     assert (answer.retrieved[0].source, answer.retrieved[0].clause) == (SPEECH, "三（六）")
 
 
+def test_a_first_turn_what_about_a_place_is_a_question_about_that_place(assistant):
+    answer = assistant.ask("那敦煌市呢？")
+    assert answer.retrieved and {c.source for c in answer.retrieved} == {DUNHUANG}
+
+
+def test_a_question_about_a_place_no_document_applies_in_abstains_and_says_so(assistant):
+    answer = assistant.ask("江苏省对行政复议人员有什么要求？")
+    assert answer.abstained and "没有适用于江苏省的规定" in answer.text and not answer.citations
+    assert answer.related and "其他地区的以下条款可能相关" in answer.text  # other regions' clauses, never as the answer
+
+
+def test_a_place_inside_a_documents_region_is_answered_from_it(assistant):
+    """兰州 lies in 甘肃省: the province's documents apply there (张掖's do not)."""
+    answer = assistant.ask("兰州市的行政机关负责人要出庭应诉吗？")
+    assert {c.source for c in answer.retrieved} <= {GANSU, SPEECH}
+
+
 def test_simplified_question_finds_traditional_document_and_reverse(assistant):
     simplified = assistant.ask("内蒙古自治区对行政复议办案人员有什么标准？")
     assert cited(simplified)[0] == (NEIMENGGU, "六（十九）")

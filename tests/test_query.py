@@ -97,6 +97,12 @@ def test_rule_condenser(analyzer, previous, follow, expected, absent):
         assert word not in standalone, standalone
 
 
+def test_a_new_topic_does_not_inherit_the_previous_region(analyzer):
+    history = [{"role": "user", "content": "张掖市如何推进政务公开？"}, {"role": "assistant", "content": "……"}]
+    question = "政府办事能打分评价吗？"
+    assert RuleCondenser(analyzer).condense(question, history) == question
+
+
 def test_a_standalone_question_is_left_alone(analyzer):
     history = [{"role": "user", "content": "敦煌市如何推进政务公开？"}]
     question = "内蒙古自治区行政复议人员最少几人？"

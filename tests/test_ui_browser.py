@@ -107,7 +107,7 @@ def test_ask_follow_up_and_read_the_source(page) -> None:
     expect(card).to_contain_text("二（二十七）")
     expect(card.locator("mark.support")).to_have_count(1)
 
-    send(page, "那公务员晋升依法行政考核制度哪年全面实行？", 2)
+    send(page, "这项制度哪年全面实行？", 2)
     expect(chat).to_contain_text("2018年全面实行")
     expect(chat).to_contain_text("按上下文理解为")
     assert page.locator("#cards .cite-card").count() >= 1

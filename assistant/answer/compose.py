@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from ..text import in_script, is_traditional
 from ..types import CANNOT_ANSWER, Answer, Citation, Hit
 
@@ -53,3 +56,36 @@ def compose(question: str, parts: list[tuple[str, str, Hit]]) -> Answer:
     if separator == "。" or not text.endswith("。"):
         text += "。"
     return Answer(question=question, text=text, citations=citations)
+
+
+def combine(question: str, answers: list[Answer]) -> Answer:
+    """One answer to a question of several parts from the answers to each part, in order: citations renumbered
+    across the parts, a part the documents do not answer said so in its place. All parts unanswered: the first
+    part's abstention."""
+    if all(a.abstained for a in answers):
+        return replace(answers[0], question=question)
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    lines: list[str] = []
+    said: set[str] = set()
+    for answer in answers:
+        if answer.text in said:  # two parts the same passage answers (施行 and 修正 of one law)
+            continue
+        said.add(answer.text)
+        if answer.abstained:
+            lines.append(in_script(CANNOT_ANSWER, "traditional" if is_traditional(question) else "simplified").rstrip("。")
+                         + f"（{answer.question.strip()}）")
+            continue
+        mapping = {}
+        for c in answer.citations:
+            if c.clause_id not in numbers:
+                numbers[c.clause_id] = len(numbers) + 1
+                citations.append(replace(c, n=numbers[c.clause_id]))
+            mapping[c.n] = numbers[c.clause_id]
+        lines.append(re.sub(r"\[(\d+)\]", lambda m, mp=mapping: f"[{mp.get(int(m.group(1)), m.group(1))}]", answer.text))
+    seen: set[str] = set()
+    retrieved = [c for a in answers for c in a.retrieved if not (c.clause_id in seen or seen.add(c.clause_id))]
+    return Answer(
+        question=question, text="\n".join(lines), citations=citations, retrieved=retrieved,
+        notice=" ".join(dict.fromkeys(a.notice for a in answers if a.notice)), engine=answers[0].engine,
+    )

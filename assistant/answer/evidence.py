@@ -74,7 +74,11 @@ def _missing_field(query: Query, hits: list[Hit]) -> str:
     meta = doc_hits[0].meta
     if re.search(r"文号|字号|document number", query.norm) and not meta.doc_number:
         return "发文字号"
-    if re.search(r"哪一?天|日期|什么时候|何时|\bwhen\b", query.norm) and not (meta.date_issued or meta.date_published):
+    if re.search(r"施行|生效|into (effect|force)|effective", query.norm) and not meta.effective:
+        return "施行日期"
+    if re.search(r"修正|修订|amend|revis", query.norm) and not meta.history:
+        return "修改情况"
+    if re.search(r"哪一?天|日期|什么时候|何时|\bwhen\b", query.norm) and not (meta.date_issued or meta.date_published or meta.effective):
         return "日期"
     return ""
 

@@ -167,6 +167,18 @@ def with_items(sentence: Sentence) -> str:
     return f"{sentence.text.rstrip('：:')}：{'；'.join(items)}" if items else sentence.text
 
 
+_HISTORY_WORDS = {"amend": "修正", "revis": "修订", "adopt": "通过", "promulgat": "公布", "令": "令"}
+
+
+def history_line(history: tuple[str, ...], asked: str, norm: str) -> str:
+    """The line of a law's history a question asks for: of the kind asked (修正, 公布 …), the first when it
+    asks for the first (最初, 第一次, originally), else the latest."""
+    word = _HISTORY_WORDS.get(asked, asked)
+    lines = [h for h in history if word in h] or list(history)
+    first = re.search(r"最初|最早|第一次|首次|original|first", norm)
+    return lines[0] if first else lines[-1]
+
+
 class ExtractiveAnswerer:
     """Answers by quoting the sentences of the retrieved clauses that hold the question's key terms."""
 
@@ -264,7 +276,12 @@ class ExtractiveAnswerer:
             dates.append(f"成文日期：{chinese_date(meta.date_issued)}")
         if meta.date_published and meta.date_published != meta.date_issued:
             dates.append(f"发布日期：{chinese_date(meta.date_published)}")
+        if meta.effective:
+            dates.append(f"施行日期：{chinese_date(meta.effective)}")
         if dates:
             dated = signoff if signoff is not None and chinese_date(meta.date_issued)[:4] in signoff.clause.text else header
             parts.append(("", in_script("，".join(dates), meta.script), dated))
+        asked = re.search(r"修正|修订|通过|公布|令|amend|revis|adopt|promulgat", query.norm)
+        if meta.history and asked:
+            parts.append(("", history_line(meta.history, asked.group(0), query.norm), header))
         return parts

