@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import shutil
@@ -50,12 +52,33 @@ def chroma_client(settings: Settings, *, fresh: bool = False) -> Any:
         SharedSystemClient.clear_system_cache()  # clients already open keep their own system
     check_hnsw_files(settings.chroma_dir)
     try:
-        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        with opening_lock(settings.chroma_dir):
+            return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:  # chromadb raises its own types for a damaged or foreign database
         raise DamagedIndexError(
             f"cannot open the vector index in {settings.chroma_dir} ({type(exc).__name__}: {exc}); "
             "rebuild it from the documents: python -m ingest FOLDER... --rebuild"
         ) from exc
+
+
+@contextlib.contextmanager
+def opening_lock(chroma_dir: Path) -> Iterator[None]:
+    """Processes opening one embedded store take turns: two creating a new store at once race on its schema
+    migrations, and one fails. Held for the opening only; a store on a read-only path is opened without it."""
+    try:
+        chroma_dir.parent.mkdir(parents=True, exist_ok=True)
+        handle = (chroma_dir.parent / "open.lock").open("a")
+    except OSError:
+        handle = None
+    if handle is None:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_hnsw_files(chroma_dir: Path) -> None:
