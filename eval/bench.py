@@ -1,6 +1,7 @@
 """Benchmarks: ingest throughput, start-up time, ask latency and peak memory against corpus size.
 
     python -m eval bench [--data-dir DIR] [--sizes sample,10000,100000] [--queries N] [--out-dir DIR]
+    python -m eval bench --corpus DIR [--dataset FILE]... [--bench-questions FILE]   (eval/bench_corpus.py)
 
 Synthetic corpora are made from the sample documents: copies with other sources, regions, years, titles and
 document numbers, whose clauses carry the copy's place and number so that every clause id and vector differs.
@@ -317,8 +318,12 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def probe(data_dir: str, config: str | None, queries: int, profile_dir: str | None = None) -> dict[str, Any]:
-    """Run inside a fresh interpreter: start the assistant, ask the first question, then time warm questions."""
+def probe(
+    data_dir: str, config: str | None, queries: int, profile_dir: str | None = None, questions: list[str] | None = None
+) -> dict[str, Any]:
+    """Run inside a fresh interpreter: start the assistant, ask the first question, then time warm questions
+    (``questions``, default :data:`QUESTIONS`)."""
+    asked = questions or QUESTIONS
     logging.disable(logging.WARNING)
     profiler = None
     if profile_dir:
@@ -344,16 +349,16 @@ def probe(data_dir: str, config: str | None, queries: int, profile_dir: str | No
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(Path(profile_dir) / "startup.prof"))
-    first = assistant.ask(QUESTIONS[0])
+    first = assistant.ask(asked[0])
     t5 = time.perf_counter()
-    abstained = sum(assistant.ask(q).abstained for q in QUESTIONS)  # warm-up pass
+    abstained = sum(assistant.ask(q).abstained for q in asked)  # warm-up pass
     if profiler is not None:
         profiler = __import__("cProfile").Profile()
         profiler.enable()
     latencies, cpu = [], []
     for i in range(queries):
         started, started_cpu = time.perf_counter(), time.process_time()
-        assistant.ask(QUESTIONS[i % len(QUESTIONS)])
+        assistant.ask(asked[i % len(asked)])
         latencies.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     if profiler is not None:
@@ -383,10 +388,12 @@ def _probe_main(argv: list[str]) -> int:
     return 0
 
 
-def run_probe(data_dir: Path, config: Path | None, queries: int, profile_dir: Path | None = None) -> dict[str, Any]:
+def run_probe(
+    data_dir: Path, config: Path | None, queries: int, profile_dir: Path | None = None, questions: list[str] | None = None
+) -> dict[str, Any]:
     """Start a fresh interpreter on an index and measure it; start-up counts from the launch of the process."""
     args = {"data_dir": str(data_dir), "config": str(config) if config else None, "queries": queries,
-            "profile_dir": str(profile_dir) if profile_dir else None}
+            "profile_dir": str(profile_dir) if profile_dir else None, "questions": questions}
     code = "import sys; from eval.bench import _probe_main; sys.exit(_probe_main(sys.argv[1:]))"
     launched = time.time()
     done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -397,6 +404,7 @@ def run_probe(data_dir: Path, config: Path | None, queries: int, profile_dir: Pa
     result["startup_s"] = result.pop("ready_at") - launched
     result["p50_ms"] = percentile(latencies, 50)
     result["p95_ms"] = percentile(latencies, 95)
+    result["p99_ms"] = percentile(latencies, 99)
     result["max_ms"] = max(latencies)
     result["p50_cpu_ms"] = percentile(cpu, 50)
     result["p95_cpu_ms"] = percentile(cpu, 95)
@@ -598,6 +606,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=3, help="sample ingest runs per embedder (median reported; default 3)")
     p.add_argument("--skip-ingest", action="store_true", help="do not measure sample ingest throughput (reuse the sample index)")
     p.add_argument("--profile", action="store_true", help="write cProfile stats of start-up and warm asks to DATA_DIR/profile-<corpus>/")
+    real = p.add_argument_group("a real document folder (see eval/bench_corpus.py)")
+    real.add_argument("--corpus", type=Path, help="benchmark this folder instead of the synthetic sizes")
+    real.add_argument("--dataset", type=Path, action="append", default=[], help="quality over the whole folder (repeat)")
+    real.add_argument("--bench-questions", type=Path, help="dataset whose questions are timed (default: the sample questions)")
+    real.add_argument("--reuse", action="store_true", help="keep an index of the folder built before (times the incremental path only)")
     return p
 
 
@@ -620,6 +633,12 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if args.corpus is not None:
+        from .bench_corpus import run as run_corpus
+
+        run_corpus(args.corpus, data_dir, args.out_dir, args.config, args.dataset, args.bench_questions, args.queries,
+                   args.reuse, say)
+        return 0
     info = machine()
     load_start = os.getloadavg()
     say(f"{info['cpus']} CPUs ({info['cpu']}), {info['memory_gb']:.1f} GB, Python {info['python']}; load {load_start[0]:.2f}")

@@ -80,6 +80,8 @@ def test_a_question_about_a_place_no_document_applies_in_abstains_and_says_so(as
     answer = assistant.ask("江苏省对行政复议人员有什么要求？")
     assert answer.abstained and "没有适用于江苏省的规定" in answer.text and not answer.citations
     assert answer.related and "其他地区的以下条款可能相关" in answer.text  # other regions' clauses, never as the answer
+    english = assistant.ask("In Jiangsu, who handles administrative reconsideration?")
+    assert english.abstained and english.text.startswith("No ingested document applies in 江苏省.")
 
 
 def test_a_place_inside_a_documents_region_is_answered_from_it(assistant):

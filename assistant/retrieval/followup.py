@@ -42,7 +42,7 @@ def user_turns(history: Sequence[dict[str, str]]) -> list[str]:
         if message.get("role") != "user" or not content:
             continue
         reply = next((m.get("content", "") for m in history[i + 1 :] if m.get("role") == "assistant"), "")
-        if normalise(reply).startswith(CANNOT_ANSWER[:8]):
+        if CANNOT_ANSWER[:8] in normalise(reply)[:120]:  # an abstention (after an English lead)
             continue
         turns.append(content)
     return turns
