@@ -240,10 +240,12 @@ def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Fil
         return filters, []
     gazetteer = load_gazetteer()
     metas = [m for m in store.metas() if m.source not in filters.exclude and (not filters.sources or m.source in filters.sources)]
+    titles = store.titles()
+    names = {p.adcode: (p.name, *gazetteer.short_names(p)) for p in places}
+
     def applies(meta: DocumentMeta, place: Place) -> bool:  # its region, or its subject (台湾同胞投资保障条例)
-        return gazetteer.covers(meta.region_code, place) or place.name in normalise(meta.title) or any(
-            form in normalise(meta.title) for form in gazetteer.short_names(place)
-        )
+        title = titles.get(meta.source, "")
+        return gazetteer.covers(meta.region_code, place) or any(name in title for name in names[place.adcode])
 
     uncovered = [p for p in places if not any(applies(m, p) for m in metas)]
     if uncovered:
@@ -251,7 +253,8 @@ def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Fil
     outside = tuple(m.source for m in metas if not all(applies(m, p) for p in places))
     if not outside:
         return filters, []
-    inside = tuple(m.source for m in metas if m.source not in set(outside))
+    left_out = set(outside)
+    inside = tuple(m.source for m in metas if m.source not in left_out)
     if len(inside) <= len(outside):
         return replace(filters, sources=inside), []
     return replace(filters, exclude=(*filters.exclude, *outside)), []

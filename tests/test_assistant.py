@@ -212,3 +212,19 @@ def test_cli_reports_a_missing_index(tmp_path):
     )
     assert out.returncode == 2
     assert "python -m ingest" in out.stderr
+
+
+def test_a_long_document_filter_gives_what_the_short_one_gives(sample_settings, embedder):
+    """Past ``LONG_FILTER`` names, dense search filters the neighbours itself (Chroma's ``where`` is slow with
+    thousands of names): the same hits as the filter Chroma applies."""
+    from assistant.store import LONG_FILTER, ClauseStore
+
+    store = ClauseStore(sample_settings, embedder)
+    vector = embedder.embed_query("行政复议人员配备")
+    short = store.dense_search(vector, 10, Filters(exclude=(NEIMENGGU,)))
+    padding = tuple(f"no-such-document-{i}.txt" for i in range(LONG_FILTER + 1))
+    long = store.dense_search(vector, 10, Filters(exclude=(*padding, NEIMENGGU)))
+    assert [i for i, _ in long] == [i for i, _ in short] and len(long) == 10
+    assert all(store.catalog[i].source != NEIMENGGU for i, _ in long)
+    only = store.dense_search(vector, 5, Filters(sources=(*padding, ZHANGYE)))
+    assert only and {store.catalog[i].source for i, _ in only} == {ZHANGYE}
