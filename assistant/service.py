@@ -175,7 +175,7 @@ class Assistant:
         if uncovered:
             related = self._retrieve(store, retriever, query, filters)[:3]
             names = "、".join(p.name for p in uncovered)
-            evidence = Evidence(0.0, False, f"已收录的文件没有适用于{names}的")
+            evidence = Evidence(0.0, False, f"已收录的文件没有适用于{names}的规定")
             return Assessed(store, standalone, query, hits, evidence, weights, related, names)
         documents = {s: store.document_text(s) for s in {h.clause.source for h in hits}}
         evidence = assess(
@@ -232,8 +232,7 @@ class Assessed:
 def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Filters | None, list]:
     """The search scope for the places a question names that it does not target by their documents: only the
     documents applying there (of the place, of a division containing it, national ones, or those whose title
-    names it). Returns the filters
-    (``None`` when no document applies) and the places no document applies in."""
+    names it). Returns the filters (``None`` when no document applies) and the places no document applies in."""
     targeted = {normalise(t.name) for t in query.targets}
     places = [p for p in query.places if not any(p.name.startswith(t) or t.startswith(p.name) for t in targeted)]
     if not places:
@@ -247,14 +246,15 @@ def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Fil
         title = titles.get(meta.source, "")
         return gazetteer.covers(meta.region_code, place) or any(name in title for name in names[place.adcode])
 
-    uncovered = [p for p in places if not any(applies(m, p) for m in metas)]
+    applying = {p.adcode: {m.source for m in metas if applies(m, p)} for p in places}
+    uncovered = [p for p in places if not applying[p.adcode]]
     if uncovered:
         return None, uncovered
-    outside = tuple(m.source for m in metas if not all(applies(m, p) for p in places))
+    everywhere = set.intersection(*applying.values())
+    outside = tuple(m.source for m in metas if m.source not in everywhere)
     if not outside:
         return filters, []
-    left_out = set(outside)
-    inside = tuple(m.source for m in metas if m.source not in left_out)
+    inside = tuple(m.source for m in metas if m.source in everywhere)
     if len(inside) <= len(outside):
         return replace(filters, sources=inside), []
     return replace(filters, exclude=(*filters.exclude, *outside)), []

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .bench import ROOT, machine, percentile, run_probe
+from .bench import ROOT, machine, run_probe
 
 QUALITY = ("hit@1", "hit@5", "mrr@10", "answer_correctness", "abstention_accuracy",
            "counterfactual_abstention", "false_abstention_rate")
@@ -82,7 +82,7 @@ def bench_questions(path: Path | None) -> list[str] | None:
     return [q.question for q in load_dataset(path).items if not q.history]
 
 
-def markdown(name: str, corpus: Path, info: dict[str, Any], load: tuple, full: dict, again: dict, probe: dict,
+def markdown(corpus: Path, info: dict[str, Any], load: tuple, full: dict, again: dict, probe: dict,
              scores: list[dict[str, Any]], command: str, reused: bool = False) -> str:
     lines = [
         f"### `{corpus}` ({info['date']})", "",
@@ -151,7 +151,7 @@ def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datase
         say(f"evaluating {dataset} over the whole folder …")
         scores.append(quality(dataset, index_dir, data_dir / f"corpus-{name}-{dataset.stem}.jsonl", config))
     command = "python -m eval bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
-    body = markdown(name, corpus, info, (load_start, os.getloadavg()), full, again, probe, scores, command.strip(), reused)
+    body = markdown(corpus, info, (load_start, os.getloadavg()), full, again, probe, scores, command.strip(), reused)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_section(out_dir / "benchmark.md", name, body)
     result = {"machine": info, "full": full, "again": again, "probe": probe, "quality": scores}
@@ -159,5 +159,3 @@ def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datase
     say(f"wrote {out_dir / 'benchmark.md'} and {data_dir / f'corpus-{name}.json'}")
     return result
 
-
-__all__ = ["percentile", "run"]

@@ -86,26 +86,28 @@ class Glossary:
         out: list[tuple[str, tuple[str, ...]]] = []
         i = 0
         while i < len(words):
-            for n in range(min(MAX_GLOSS_WORDS, len(words) - i), 0, -1):
-                phrase = words[i : i + n]
-                if all(w in self.stopwords for w in phrase):  # "how many", "at least": how one asks
-                    if n == 1:
-                        break
-                    continue
-                head = " ".join(singular(w) for w in phrase[:-1])
-                keys = [f"{head} {form}".strip() for form in base_forms(phrase[-1])]
-                candidates = {*self.names.get("".join(phrase), ()), *(c for k in keys for c in self.glosses.get(k, ()))}
-                known = sorted((c for c in candidates if idf(c) > 0), key=lambda c: (idf(c), c))
-                if known:
-                    out.append((" ".join(phrase), tuple(known[:PER_PHRASE])))
-                    i += n
-                    break
-            else:
-                i += 1
-                continue
-            if n == 1 and phrase[0] in self.stopwords:
-                i += 1
+            n, found = self._longest(words, i, idf)
+            if found is not None:
+                out.append(found)
+            i += n
         return out
+
+    def _longest(
+        self, words: list[str], i: int, idf: Callable[[str], float]
+    ) -> tuple[int, tuple[str, tuple[str, ...]] | None]:
+        """The longest phrase at ``words[i]`` with translations the index holds, and how many words it spans;
+        ``(1, None)`` when there is none. Phrases of stop words only ("how many", "at least") are how one asks."""
+        for n in range(min(MAX_GLOSS_WORDS, len(words) - i), 0, -1):
+            phrase = words[i : i + n]
+            if all(w in self.stopwords for w in phrase):
+                continue
+            head = " ".join(singular(w) for w in phrase[:-1])
+            keys = [f"{head} {form}".strip() for form in base_forms(phrase[-1])]
+            candidates = {*self.names.get("".join(phrase), ()), *(c for k in keys for c in self.glosses.get(k, ()))}
+            known = sorted((c for c in candidates if idf(c) > 0), key=lambda c: (idf(c), c))
+            if known:
+                return n, (" ".join(phrase), tuple(known[:PER_PHRASE]))
+        return 1, None
 
 
 @lru_cache(maxsize=1)

@@ -110,8 +110,8 @@ def question_parts(question: str) -> list[str]:
 
 
 def merge_single_characters(words: list[str]) -> list[str]:
-    """Runs of single characters that are not function words joined into one word: jieba's dictionary lacks
-    some terms and cuts them into characters (问责 → 问, 责)."""
+    """Runs of single characters that are not function words (``STOPWORDS``) joined into one word: jieba's
+    dictionary lacks some terms and cuts them into characters."""
     out: list[str] = []
     run = ""
     for word in [*words, ""]:

@@ -22,8 +22,6 @@ import itertools
 import json
 import logging
 import math
-import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +35,7 @@ from assistant.store import Filters
 
 from ..dataset import Question, counterfactuals, load_dataset
 from ..metrics import hit_at
+from . import made_by
 
 log = logging.getLogger(__name__)
 SIGNS = {"unknown_share": -1, "terms": 0, "english": 0, "asks_figure": 0}
@@ -203,7 +202,7 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
         used.append({"dataset": dataset.as_posix(), "rows": len(got), "positives": sum(r.label for r in got), "left_out": left})
     model, cv = fit(rows)
     provenance = {
-        "made_by": "python -m eval fit answerability " + " ".join(shlex.quote(a) for a in sys.argv[3:] if a),
+        "made_by": made_by("answerability"),
         "date": date.today().isoformat(), "encoder": encoder, "datasets": used, "cv": cv,
     }
     model = AnswerabilityModel(**{**model.__dict__, "provenance": provenance})

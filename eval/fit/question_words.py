@@ -23,8 +23,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -34,6 +32,8 @@ from typing import Any
 import jieba
 
 from assistant.text import STOPWORDS, has_cjk, normalise
+
+from . import made_by
 
 Z = 3.09
 """One-sided z at p = 0.001."""
@@ -136,7 +136,7 @@ def run(question_files: Sequence[Path], corpus: Path, out: Path) -> dict[str, An
     questions = load_questions(question_files)
     found = question_words(questions, articles(corpus))
     provenance = {
-        "made_by": "python -m eval fit question-words " + " ".join(shlex.quote(a) for a in sys.argv[3:]),
+        "made_by": made_by("question-words"),
         "date": date.today().isoformat(), "questions": [p.as_posix() for p in question_files], "n_questions": len(questions),
         "corpus": corpus.as_posix(), "every": EVERY, "z": Z, "min_questions": MIN_QUESTIONS,
     }

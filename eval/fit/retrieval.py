@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -24,6 +22,7 @@ from assistant.retrieval.hybrid import Fusion
 
 from ..dataset import Question, load_dataset
 from ..metrics import reciprocal_rank
+from . import made_by
 from .answerability import FOLDS, group_of
 
 DENSE = (0.5, 0.8, 1.3, 2.0, 3.0)
@@ -109,7 +108,7 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
     fusion = Fusion(
         dense=chinese.dense, dense_english=fitted.get("english", chinese).dense_english, coverage=chinese.coverage,
         provenance={
-            "made_by": "python -m eval fit retrieval " + " ".join(shlex.quote(a) for a in sys.argv[3:]),
+            "made_by": made_by("retrieval"),
             "date": date.today().isoformat(), "encoder": encoder, "grid": {"dense": DENSE, "coverage": COVERAGE},
             "datasets": [q.as_posix() for _, q in sets], "scores": report,
         },
