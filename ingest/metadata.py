@@ -90,7 +90,7 @@ class Event:
     act: str
     """``adopted``, ``approved``, ``promulgated``, ``amended`` or ``effective``."""
     body: str
-    """The body that acted, without the session (第十三届, 第五次会议): 全国人民代表大会常务委员会."""
+    """The body that acted, without the session (第十三届, 第五次会议): 某市人民代表大会常务委员会."""
 
     @property
     def in_force(self) -> bool:
@@ -195,7 +195,8 @@ def issuing_body(events: list[Event]) -> str:
 
 
 def order_number(events: list[Event]) -> str:
-    """The latest 令号 or 公告号 in the history: ``中华人民共和国国务院令第123号`` → 国务院令第123号."""
+    """The latest 令号 or 公告号 in the history, without a leading country name: ``…公布（某省人民政府令第123号）``
+    → 某省人民政府令第123号."""
     for event in reversed(events):
         m = _ORDER_RE.search(event.text[event.text.index("日") + 1 :])
         if m:
