@@ -46,6 +46,13 @@ class Settings:
     """Passages kept after fusion (and reranking)."""
     max_document_mb: float = 5.0
     """Larger files are refused with a clear error (a policy document is rarely over 1 MB; split bigger ones)."""
+    ingest_workers: int = 2
+    """Processes that read, parse and encode files while ingest writes (each with its own encoder on one thread);
+    0 = a thread of the ingesting process (see ``ingest/prepare.py``: the encoders hold the GIL, so processes
+    are what puts both cores to work)."""
+    checkpoint_seconds: float = 120.0
+    """A long ingest commits what it has written this often (readers see it; an interruption loses only what
+    followed); each commit writes only the documents since the last (a new lexical segment)."""
     max_clause_chars: int = 360
     """Clauses longer than this are split at sentence boundaries, or at ``，``/``；``/spaces in a run with no
     sentence end (label kept)."""
@@ -145,9 +152,11 @@ def _coerce(settings: Settings) -> Settings:
     if values["max_clause_chars"] < 80:
         raise SettingsError("max_clause_chars must be at least 80")
     for name in ("log_retention_days", "max_document_mb", "max_question_chars", "max_upload_mb", "llm_timeout", "llm_deadline",
-                 "login_attempts", "login_window"):
+                 "login_attempts", "login_window", "checkpoint_seconds"):
         if values[name] <= 0:
             raise SettingsError(f"{name} must be positive")
+    if values["ingest_workers"] < 0:
+        raise SettingsError("ingest_workers must be 0 (prepare files in the ingesting process) or positive")
     if values["api_rate_limit"] < 0:
         raise SettingsError("api_rate_limit must be 0 (no limit) or positive")
     return Settings(**values)

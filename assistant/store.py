@@ -31,21 +31,28 @@ from .index.lock import WriteLock
 from .index.versions import Version, link_versions
 from .index.writer import IndexWriter
 from .settings import Settings
-from .text import normalise
+from .text import normalise, tokenize, tokenizer_version
 from .types import Clause, Document, DocumentMeta
 
 __all__ = [
     "ClauseStore", "DamagedIndexError", "EmbedderMismatchError", "Filters", "IndexBusyError", "IndexError_",
-    "drop_index", "embed_text", "index_exists", "lexical_text",
+    "drop_index", "embed_text", "encode_document", "index_exists", "lexical_text",
 ]
 log = logging.getLogger(__name__)
 _DELETE_BATCH = 5000
+_WRITE_BATCH = 500
+"""Records per ``collection.add``: a document's clauses in one or a few calls."""
 
 
 def embed_text(clause: Clause, meta: DocumentMeta) -> str:
     """What the dense encoder sees: Simplified text with the document title and heading chain."""
     context = " ".join([meta.title, *clause.headings])
     return normalise(f"{context}\n{clause.text}")
+
+
+def encode_document(embedder: Embedder, doc: Document) -> np.ndarray:
+    """Dense vectors of a document's distinct clauses, in the order :meth:`ClauseStore.upsert` stores them."""
+    return embedder.embed_documents([embed_text(c, doc.meta) for c in _unique(doc.clauses)])
 
 
 def _unique(clauses: list[Clause]) -> list[Clause]:
@@ -94,8 +101,13 @@ class ClauseStore:
         self._lock = None if self.read_only else WriteLock(data_dir / "write.lock")
         self.client = chroma_client(chroma_settings, fresh=fresh)
         self.collection = open_collection(self.client, settings, embedder.name, create=not self.read_only)
-        self._vectors = None
         self._dirty = self._writing = False
+        self._replaced: set[str] = set()
+        self._written: dict[str, list[str]] = {}
+        """Clause ids of each document written since the last commit."""
+        self._tokens: dict[str, list[str]] = {}
+        """BM25 tokens of the clauses written since the last commit, segmented as each document is written
+        (while ingest encodes the next one)."""
         self._load()
 
     # ------------------------------------------------------------ loading
@@ -108,8 +120,8 @@ class ClauseStore:
         self._bm25 = snap.bm25
         self._meta = {s: DocumentMeta.from_dict(d["meta"]) for s, d in self.documents.items()}
         self._versions: dict[str, Version] | None = None
+        self.__dict__.pop("_titles", None)
         self._build_arrays(snap.src, snap.frame)
-        self.__dict__.pop("_df_cache", None)
 
     def _load(self) -> None:
         """Load the live lexical generation, or rebuild it from Chroma when it does not mirror the collection."""
@@ -143,29 +155,40 @@ class ClauseStore:
             self._use(snap)
             return
         try:
-            self._rebuild_from_chroma(private=writer_busy or self.read_only)
+            self._rebuild_from_chroma(private=writer_busy or self.read_only, base=snap)
         finally:
             if took and self._lock is not None:
                 self._lock.release()
 
-    def _rebuild_from_chroma(self, private: bool = False) -> None:
-        """Rebuild the lexical directory from every Chroma record (see :func:`records.read_all`); clauses of
-        interrupted writes are deleted when this process holds the lock. ``private`` builds it in a temporary
-        directory (another writer is at work, or the data directory is read-only)."""
+    def _rebuild_from_chroma(self, private: bool = False, base: Snapshot | None = None) -> None:
+        """Bring the lexical directory up to every Chroma record (see :func:`records.read_all`); clauses of
+        interrupted writes are deleted when this process holds the lock. With ``base``, the last committed
+        generation, only the documents that differ from it are segmented again (an interrupted ingest costs what
+        it wrote since its last commit). ``private`` builds it in a temporary directory (another writer is at
+        work, or the data directory is read-only)."""
         log.info("rebuilding the lexical index from %d vector records", self.collection.count())
         current = (self.collection.metadata or {}).get("revision", "")
         got = records.read_all(self.collection)
         if got.orphans and not private and self._lock is not None and self._lock.held:
             for at in range(0, len(got.orphans), _DELETE_BATCH):
                 self.collection.delete(ids=got.orphans[at : at + _DELETE_BATCH])
-        catalog, documents = got.catalog, got.documents
+        by_source: dict[str, list[Clause]] = {}
+        for clause in got.catalog.values():
+            by_source.setdefault(clause.source, []).append(clause)
+        for clauses in by_source.values():
+            clauses.sort(key=lambda c: (c.start, c.part))
+        documents = got.documents
         metas = {s: DocumentMeta.from_dict(d["meta"]) for s, d in documents.items()}
-        order = sorted(catalog, key=lambda i: (catalog[i].source, catalog[i].start, catalog[i].part))
         target = Path(tempfile.mkdtemp(prefix="policyqa-lexical-")) if private else self.lexical_dir
+        if private or base is None or base.path is None or base.state.get("tokenizer") != tokenizer_version():
+            base, changed = None, set(documents)
+        else:
+            changed = _differing(base, documents, by_source)
+            documents = {s: d if s in changed else {**d, **_placement(base.documents[s])} for s, d in documents.items()}
+            log.info("%d of %d documents differ from the last committed lexical index", len(changed), len(documents))
         state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
-        snap = lexical.write(
-            target, order, catalog, documents, lambda s: documents[s].get("text", ""), metas, state
-        )
+        snap = lexical.commit(target, base, {s: by_source.get(s, []) for s in changed}, documents,
+                              lambda s: documents[s].get("text", ""), metas, state)
         if private:
             self.lexical_dir = target
         self._use(snap)
@@ -255,18 +278,13 @@ class ClauseStore:
     def lexical_search(self, tokens: list[str], k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         if self._bm25 is None or not self.order:
             return []
-        vocab = self._bm25.vocab_dict
-        known = [t for t in tokens if t in vocab]
+        known = [t for t in tokens if self._bm25.knows(t)]
         if not known:
             return []
         mask = self._mask(self._without_disabled(filters))
         if mask is not None and not mask.any():
             return []
-        k = min(k, len(self.order))
-        docs, scores = self._bm25.retrieve(
-            [known], k=k, show_progress=False, weight_mask=None if mask is None else mask.astype(np.float32), n_threads=0
-        )
-        return [(self.order[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        return [(self.order[at], score) for at, score in self._bm25.top(known, min(k, len(self.order)), mask)]
 
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """Nearest clauses by cosine similarity, among the clauses of the catalog. Reads go to the collection
@@ -306,36 +324,14 @@ class ClauseStore:
             return filters
         return replace(filters, exclude=tuple(sorted(set(filters.exclude) | self.disabled)))
 
-    @property
-    def vectors(self) -> Any:
-        """The llama-index vector store writes go through (TextNode → Chroma record, delete by document)."""
-        if self._vectors is None:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            self._vectors = ChromaVectorStore(chroma_collection=self.collection)
-        return self._vectors
-
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token in the lexical index (0 when unknown)."""
-        if self._bm25 is None:
-            return 0.0
-        tid = self._bm25.vocab_dict.get(token)
-        if tid is None:
-            return 0.0
-        df = self._df[tid] if tid < len(self._df) else 0
-        n = len(self.order)
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return 0.0 if self._bm25 is None else self._bm25.idf(token)
 
     def max_idf(self) -> float:
         """The idf of a token found in one clause only."""
         n = max(len(self.order), 1)
         return float(np.log(1 + (n - 0.5) / 1.5))
-
-    @property
-    def _df(self) -> np.ndarray:
-        if "_df_cache" not in self.__dict__:
-            self._df_cache = np.diff(self._bm25.scores["indptr"])
-        return self._df_cache
 
     # ------------------------------------------------------------ writing
 
@@ -351,7 +347,6 @@ class ClauseStore:
             if self.changed():
                 self.client = chroma_client(self.settings, fresh=True)
                 self.collection = open_collection(self.client, self.settings, self.embedder.name)
-                self._vectors = None
                 self._load()
         except BaseException:
             self._lock.release()
@@ -368,15 +363,18 @@ class ClauseStore:
     def encode(self, doc: Document) -> np.ndarray:
         """Dense vectors of a document's clauses, in the order :meth:`upsert` stores them. Touches nothing in
         the store, so the next document can be encoded while this one is written."""
-        return self.embedder.embed_documents([embed_text(c, doc.meta) for c in _unique(doc.clauses)])
+        return encode_document(self.embedder, doc)
 
-    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 64,
+    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = _WRITE_BATCH,
                origin: str = "") -> int:
         """Replace everything stored for ``doc.meta.source`` with ``doc``'s clauses (encoded now unless
         ``vectors`` from :meth:`encode` are given). ``origin`` is the path it was read from. Returns the clause
-        count."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        count.
 
+        Records go to the collection directly, without the text as Chroma documents (it is in each record's
+        ``clause_json``): llama-index's Chroma adapter adds the node serialised once more and Chroma indexes the
+        documents for full-text search nobody runs here, which made writes 2.6× slower and the store 2.7× larger
+        (``docs/benchmark.md``)."""
         clauses = _unique(doc.clauses)
         if vectors is None:
             vectors = self.encode(doc)
@@ -387,34 +385,36 @@ class ClauseStore:
         record = records.document_record(doc, fingerprint, len(clauses), origin)
         doc_json = json.dumps(record, ensure_ascii=False)
         for start in range(0, len(clauses), batch):
-            nodes = [
-                TextNode(
-                    id_=clause.id,
-                    text=clause.text,
-                    embedding=vectors[j].tolist(),
-                    metadata=records.clause_metadata(clause, meta, doc_json if j == len(clauses) - 1 else ""),
-                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=clause.source)},
-                )
-                for j, clause in enumerate(clauses[start : start + batch], start)
-            ]
-            self.vectors.add(nodes)
+            chunk = clauses[start : start + batch]
+            self.collection.add(
+                ids=[c.id for c in chunk],
+                embeddings=np.asarray(vectors[start : start + len(chunk)], dtype=np.float32),
+                metadatas=[records.clause_metadata(c, meta, doc_json if j == len(clauses) - 1 else "")
+                           for j, c in enumerate(chunk, start)],
+            )
         self.documents[meta.source] = record
         self._meta[meta.source] = meta
+        self._replaced.add(meta.source)
+        self._written[meta.source] = [c.id for c in clauses]
         for clause in clauses:
             self.catalog[clause.id] = clause
+            self._tokens[clause.id] = tokenize(lexical_text(clause, meta), normalised=True)
         return len(clauses)
 
     def delete(self, source: str) -> int:
         """Remove every record of one document. Returns how many clauses it had."""
         self._first_write()
-        self.vectors.delete(ref_doc_id=source)
+        self._replaced.add(source)
+        if source in self.documents:  # a consistent index holds no record of a document it does not list
+            self.collection.delete(where={"source": source})
         gone = []
         if source in self._source_index:
             at = np.flatnonzero(self._src == self._source_index[source])
             gone = [self.order[i] for i in at if self.order[i] in self.catalog]
-        gone += [i for i in self.catalog.added() if self.catalog[i].source == source]
-        for i in gone:
+        gone += [i for i in self._written.pop(source, []) if i in self.catalog]
+        for i in dict.fromkeys(gone):
             del self.catalog[i]
+            self._tokens.pop(i, None)
         self.documents.pop(source, None)
         self._meta.pop(source, None)
         return len(gone)
@@ -447,6 +447,7 @@ class ClauseStore:
 
     def _end_write(self) -> None:
         self._writing = False
+        self._replaced, self._written, self._tokens = set(), {}, {}
         if self._lock is not None:
             self._lock.release()
 
@@ -456,18 +457,32 @@ class ClauseStore:
         if not self._writing:
             return
         try:
-            if self._dirty:
-                current = bump_revision(self.collection)
-                order = sorted(self.catalog, key=lambda i: (self.catalog[i].source, self.catalog[i].start, self.catalog[i].part))
-                state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
-                snap = lexical.write(
-                    self.lexical_dir, order, self.catalog, self.documents, self.document_text, self._meta, state
-                )
-                self._dirty = False
-                self._use(snap)
-                self._seen = current
+            self.checkpoint()
         finally:
             self._end_write()
+
+    def checkpoint(self) -> None:
+        """Make the writes so far visible to every reader and durable, keeping the write lock (a long ingest
+        checkpoints now and then, so an interrupted one loses only what followed its last checkpoint)."""
+        if not (self._writing and self._dirty):
+            return
+        current = bump_revision(self.collection)
+        added = {s: [self.catalog[i] for i in ids] for s, ids in self._written.items()}
+        replaced = {s: sorted(added.get(s, []), key=lambda c: (c.start, c.part)) for s in self._replaced}
+        state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
+        incremental = self._snap.path is not None and self._snap.state.get("tokenizer") == tokenizer_version()
+        if not incremental:  # a new index, or one segmented by another tokenizer: everything anew
+            for cid in self.catalog:
+                clause = self.catalog[cid]
+                if clause.source not in replaced:
+                    added.setdefault(clause.source, []).append(clause)
+            replaced = {s: sorted(added.get(s, []), key=lambda c: (c.start, c.part)) for s in set(self.documents) | self._replaced}
+        snap = lexical.commit(self.lexical_dir, self._snap if incremental else None, replaced, self.documents,
+                              self.document_text, self._meta, state, tokens=self._tokens)
+        self._dirty = False
+        self._replaced, self._written, self._tokens = set(), {}, {}
+        self._use(snap)
+        self._seen = current
 
     def repair(self) -> int:
         """Rebuild the lexical directory from Chroma (under the write lock). Returns the clause count."""
@@ -477,6 +492,28 @@ class ClauseStore:
         finally:
             self._end_write()
         return len(self.order)
+
+
+def _placement(record: dict[str, Any]) -> dict[str, Any]:
+    """Where a committed document's text lies (its segment and span)."""
+    return {k: record[k] for k in ("segment", "text_span") if k in record}
+
+
+def _differing(base: Snapshot, documents: dict[str, dict[str, Any]], clauses: dict[str, list[Clause]]) -> set[str]:
+    """Documents whose Chroma records differ from a committed lexical generation (or that only one of the two
+    holds): another fingerprint, metadata, clause count or set of clause ids."""
+    committed: dict[str, set[str]] = {}
+    sources = sorted(base.documents)
+    for cid, at in zip(base.order, base.src.tolist(), strict=True):
+        committed.setdefault(sources[at], set()).add(cid)
+    changed = set(documents) ^ set(base.documents)
+    for source in set(documents) & set(base.documents):
+        new, old = documents[source], base.documents[source]
+        if any(new.get(k) != old.get(k) for k in ("fingerprint", "meta", "stored", "clauses", "path")) or (
+            {c.id for c in clauses.get(source, [])} != committed.get(source, set())
+        ):
+            changed.add(source)
+    return changed
 
 
 def _disabled(metadata: dict[str, Any] | None) -> set[str]:

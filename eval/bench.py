@@ -319,10 +319,12 @@ def _vm_hwm_mb() -> float:
 
 
 def probe(
-    data_dir: str, config: str | None, queries: int, profile_dir: str | None = None, questions: list[str] | None = None
+    data_dir: str, config: str | None, queries: int, profile_dir: str | None = None, questions: list[str] | None = None,
+    chroma_url: str = "",
 ) -> dict[str, Any]:
     """Run inside a fresh interpreter: start the assistant, ask the first question, then time warm questions
-    (``questions``, default :data:`QUESTIONS`)."""
+    (``questions``, default :data:`QUESTIONS`); the vectors from ``chroma_url`` when given (never from the
+    environment's setting)."""
     asked = questions or QUESTIONS
     logging.disable(logging.WARNING)
     profiler = None
@@ -338,7 +340,7 @@ def probe(
     from assistant.store import ClauseStore
 
     t1 = time.perf_counter()
-    settings = load_settings(config, data_dir=Path(data_dir), chroma_url="")
+    settings = load_settings(config, data_dir=Path(data_dir), chroma_url=chroma_url)
     embedder = make_embedder(settings)
     t2 = time.perf_counter()
     store = ClauseStore(settings, embedder)
@@ -389,11 +391,12 @@ def _probe_main(argv: list[str]) -> int:
 
 
 def run_probe(
-    data_dir: Path, config: Path | None, queries: int, profile_dir: Path | None = None, questions: list[str] | None = None
+    data_dir: Path, config: Path | None, queries: int, profile_dir: Path | None = None, questions: list[str] | None = None,
+    chroma_url: str = "",
 ) -> dict[str, Any]:
     """Start a fresh interpreter on an index and measure it; start-up counts from the launch of the process."""
     args = {"data_dir": str(data_dir), "config": str(config) if config else None, "queries": queries,
-            "profile_dir": str(profile_dir) if profile_dir else None, "questions": questions}
+            "profile_dir": str(profile_dir) if profile_dir else None, "questions": questions, "chroma_url": chroma_url}
     code = "import sys; from eval.bench import _probe_main; sys.exit(_probe_main(sys.argv[1:]))"
     launched = time.time()
     done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -611,6 +614,9 @@ def _parser() -> argparse.ArgumentParser:
     real.add_argument("--dataset", type=Path, action="append", default=[], help="quality over the whole folder (repeat)")
     real.add_argument("--bench-questions", type=Path, help="dataset whose questions are timed (default: the sample questions)")
     real.add_argument("--reuse", action="store_true", help="keep an index of the folder built before (times the incremental path only)")
+    real.add_argument("--sample-files", type=int, default=0, metavar="N",
+                      help="also measure ingest with and without encoding on the folder's first N files")
+    real.add_argument("--server", action="store_true", help="also measure through a real chroma run serving the index")
     return p
 
 
@@ -637,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench_corpus import run as run_corpus
 
         run_corpus(args.corpus, data_dir, args.out_dir, args.config, args.dataset, args.bench_questions, args.queries,
-                   args.reuse, say)
+                   args.reuse, say, sample_files=args.sample_files, server=args.server)
         return 0
     info = machine()
     load_start = os.getloadavg()

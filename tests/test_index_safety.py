@@ -57,10 +57,11 @@ def settings_at(data_dir: Path) -> Settings:
     return load_settings(env={}, data_dir=data_dir)
 
 
-def worker(data_dir: Path, *args: str, stall_at: str = "") -> subprocess.Popen[str]:
+def worker(data_dir: Path, *args: str, stall_at: str = "", checkpoint: float = 120) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), str(data_dir), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, "STALL_AT": stall_at},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        env={**os.environ, "STALL_AT": stall_at, "CHECKPOINT_SECONDS": str(checkpoint)},
     )
 
 
@@ -71,9 +72,9 @@ def run_worker(data_dir: Path, *args: str) -> str:
     return out
 
 
-def kill_at(data_dir: Path, marker: str, *args: str, occurrence: int = 1) -> None:
+def kill_at(data_dir: Path, marker: str, *args: str, occurrence: int = 1, checkpoint: float = 120) -> None:
     """Start a worker and kill -9 it when it has logged ``marker`` ``occurrence`` times (it pauses there)."""
-    proc = worker(data_dir, *args, stall_at=marker if occurrence == 1 else "")
+    proc = worker(data_dir, *args, stall_at=marker if occurrence == 1 else "", checkpoint=checkpoint)
     seen = 0
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -264,6 +265,39 @@ def test_kill_during_ingest_leaves_a_usable_index(
     store = ClauseStore(settings_at(copy), HashEmbedder(), fresh=True)
     assert_complete(store, range(1, 106), 511)
     assert any("综合整治" in c.text for c in store.clauses_of("plan-0050.txt"))
+
+
+@pytest.mark.parametrize("marker", ["writing plan-0109.txt", "checkpoint after 8 of"], ids=["between", "before-commit"])
+def test_an_interrupted_ingest_resumes_from_its_last_checkpoint(
+    big_index: tuple[Path, Path], tmp_path: Path, marker: str
+) -> None:
+    """A long ingest commits as it goes; killed, it keeps what it committed, and its Chroma writes since (the
+    8th file, written but not committed, in ``before-commit``) are taken up on opening without segmenting the
+    committed clauses again: the segments of the last commit are the same files. Running it again writes only
+    the files it had not reached."""
+    data, _ = big_index
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    folder = tmp_path / "more"
+    write_plans(folder, range(101, 113))
+
+    kill_at(copy, marker, "ingest", str(folder), checkpoint=0.001)  # a commit after every file
+
+    gen = live_generation(copy / "lexical")
+    assert gen is not None
+    first = sorted(gen.glob("seg-*"), key=lambda p: -(p / "catalog.jsonl").stat().st_size)[0]
+    inode = (first / "catalog.jsonl").stat().st_ino
+    store = ClauseStore(settings_at(copy), HashEmbedder())
+    assert_whole(store)
+    committed = {f"plan-{i:04d}.txt" for i in range(101, 109)}
+    assert committed <= set(store.documents) <= committed | {"plan-0109.txt"} | {f"plan-{i:04d}.txt" for i in range(1, 101)}
+    now = live_generation(copy / "lexical")
+    assert now is not None and (now / first.name / "catalog.jsonl").stat().st_ino == inode
+
+    out = run_worker(copy, "ingest", str(folder))
+    assert "writing plan-0101.txt" not in out and "writing plan-0108.txt" not in out
+    assert "writing plan-0110.txt" in out and "writing plan-0112.txt" in out
+    assert_complete(ClauseStore(settings_at(copy), HashEmbedder(), fresh=True), range(1, 113), 511)
 
 
 def test_kill_during_remove_leaves_the_document_whole_or_gone(big_index: tuple[Path, Path], tmp_path: Path) -> None:

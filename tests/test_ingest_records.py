@@ -52,9 +52,10 @@ def test_chroma_records_carry_the_metadata(sample_store: ClauseStore, name: str)
     by_id = {c.id: c for c in sample_store.clauses_of(name)}
     assert set(got["ids"]) == set(by_id)
     carriers = []
-    for cid, md, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
+    assert all(text is None for text in got["documents"])  # the text rides in clause_json only, not indexed twice
+    for cid, md in zip(got["ids"], got["metadatas"], strict=True):
         clause = by_id[cid]
-        assert text == clause.text
+        assert json.loads(md["clause_json"])["text"] == clause.text
         assert md["label"] == clause.label and md["kind"] == clause.kind
         assert md["region_key"] == normalise(meta.region)
         assert md["year"] == meta.year

@@ -135,24 +135,34 @@ def test_changed_file_replaces_its_clauses(
 def test_incremental_commit_gives_the_lexical_index_of_a_fresh_build(
     index_copy: Settings, docs_dir: Path, embedder: Usem3Embedder
 ) -> None:
-    """Commits reuse cached tokens of unchanged clauses; the result must equal segmenting everything anew,
-    including a header whose text is unchanged but whose metadata (and so lexical text) a sidecar changed."""
+    """A commit writes only the documents that changed (a new segment; the old rows marked deleted); scores
+    must equal those of segmenting everything anew, including a header whose text is unchanged but whose
+    metadata (and so lexical text) a sidecar changed."""
+    before = read_state(index_copy.lexical_dir)["segments"]
     path = docs_dir / S001
     path.write_text(path.read_text(encoding="utf-8").replace("抓好典型示范", "设立沙漠驼铃奖励基金"), encoding="utf-8")
     (docs_dir / f"{S002}.meta.json").write_text(json.dumps({"issuer": "骆驼刺管理委员会"}), encoding="utf-8")
     ingest([docs_dir], index_copy, embedder=embedder)
     store = ClauseStore(index_copy, embedder)
-    cached = (live_generation(index_copy.lexical_dir) / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(cached) == len(store) + 1  # a header line with the tokenizer version, then one line per clause
+    after = read_state(index_copy.lexical_dir)["segments"]
+    assert before[0]["name"] == after[0]["name"] and len(after) == 2  # the old segment kept, one written
+    assert after[0]["deleted"] and not after[1]["deleted"]
+    written = len(store.clauses_of(S001)) + len(store.clauses_of(S002))
+    assert {store.catalog[i].source for i in store.order[len(store) - written :]} == {S001, S002}
 
     fresh_dir = index_copy.data_dir.parent / "fresh"
     shutil.copytree(index_copy.data_dir, fresh_dir)
     shutil.rmtree(fresh_dir / index_copy.lexical_dir.relative_to(index_copy.data_dir))
     fresh = ClauseStore(index_copy.replace(data_dir=fresh_dir), embedder)  # no lexical files: rebuilt from Chroma
-    assert fresh.order == store.order
+    assert len(read_state(fresh.lexical_dir)["segments"]) == 1
+    assert sorted(fresh.order) == sorted(store.order)
+    assert all([c.id for c in fresh.clauses_of(s)] == [c.id for c in store.clauses_of(s)] for s in SAMPLES)
     for query in ["沙漠驼铃奖励基金", "骆驼刺管理委员会", "抓好典型示范", "行政执法 公示", "法治政府 督察"]:
         tokens = tokenize(query)
-        assert store.lexical_search(tokens, k=20) == fresh.lexical_search(tokens, k=20)
+        scores = dict(store.lexical_search(tokens, k=len(store)))
+        assert scores or query == "抓好典型示范"  # the words removed may be found nowhere else
+        assert scores == pytest.approx(dict(fresh.lexical_search(tokens, k=len(store))), rel=1e-6)
+        assert [store.idf(t) for t in tokens] == pytest.approx([fresh.idf(t) for t in tokens])
     assert store.lexical_search(tokenize("骆驼刺管理委员会"), k=3)[0][0] in {c.id for c in store.frame(S002)}
     assert all("抓好典型示范" not in store.catalog[i].text for i, _ in store.lexical_search(tokenize("抓好典型示范"), k=len(store)))
 
@@ -243,7 +253,8 @@ def test_lexical_directory_of_another_layout_is_rebuilt(index_copy: Settings, em
     state = json.loads(state_file.read_text())
     state["format"] = state["format"] - 1
     state_file.write_text(json.dumps(state))
-    (live_generation(index_copy.lexical_dir) / "catalog.npz").unlink()
+    segment = read_state(index_copy.lexical_dir)["segments"][0]["name"]
+    (live_generation(index_copy.lexical_dir) / segment / "rows.npz").unlink()
 
     reader = ClauseStore(index_copy, embedder)
     assert read_state(index_copy.lexical_dir)["format"] == state["format"] + 1

@@ -1,4 +1,4 @@
-"""Clause records by id, parsed lazily from a memory-mapped JSON Lines file."""
+"""Clause records by id, parsed lazily from memory-mapped JSON Lines files."""
 
 from __future__ import annotations
 
@@ -38,17 +38,21 @@ def map_file(path: Path) -> Any:
 
 
 class Catalog(MutableMapping[str, Clause]):
-    """Clause records by id. Loaded from ``catalog.jsonl`` with only the ids and line offsets read at start-up;
-    a record is parsed when first used, so start-up does not grow with the number of clauses parsed."""
+    """Clause records by id. Loaded from the segments' ``catalog.jsonl`` files with only the ids and line
+    offsets read at start-up; a record is parsed when first used, so start-up does not grow with the number of
+    clauses parsed. ``files`` are (memory map, line offsets) pairs; clause ``ids[i]`` is line ``rows[i]`` of
+    file ``files[file_of[i]]``."""
 
-    def __init__(self, clauses: dict[str, Clause] | None = None, path: Path | None = None,
-                 ids: list[str] | None = None, offsets: np.ndarray | None = None) -> None:
+    def __init__(self, clauses: dict[str, Clause] | None = None, *, ids: list[str] | None = None,
+                 files: list[tuple[Any, np.ndarray]] | None = None, file_of: np.ndarray | None = None,
+                 rows: np.ndarray | None = None, name: str = "") -> None:
         self._parsed: dict[str, Clause] = dict(clauses or {})
         self._at: dict[str, int] = dict(zip(ids or [], range(len(ids or [])), strict=True))
         self._added: set[str] = set()
-        self._offsets = offsets
-        self._path = path
-        self._map = map_file(path) if path is not None and ids else None
+        self._files = files or []
+        self._file_of = file_of
+        self._rows = rows
+        self._name = name
         for cid in self._parsed:
             if self._at.setdefault(cid, -1) < 0:
                 self._added.add(cid)
@@ -57,17 +61,19 @@ class Catalog(MutableMapping[str, Clause]):
         clause = self._parsed.get(cid)
         if clause is None:
             at = self._at[cid]
-            if at < 0 or self._map is None or self._offsets is None:
+            if at < 0 or self._file_of is None or self._rows is None:
                 raise KeyError(cid)
-            line = self._map[int(self._offsets[at]) : int(self._offsets[at + 1])]
+            mapped, offsets = self._files[int(self._file_of[at])]
+            row = int(self._rows[at])
             try:
+                line = mapped[int(offsets[row]) : int(offsets[row + 1])]
                 clause = self._parsed[cid] = clause_from(json.loads(line))
-            except (ValueError, TypeError) as exc:
-                raise DamagedIndexError(f"the clause catalog {self._path} is damaged ({exc}); {REPAIR_HINT}") from exc
+            except (ValueError, TypeError, IndexError) as exc:
+                raise DamagedIndexError(f"the clause catalog {self._name} is damaged ({exc}); {REPAIR_HINT}") from exc
         return clause
 
     def added(self) -> list[str]:
-        """Ids set since loading (not in the file)."""
+        """Ids set since loading (not in the files)."""
         return list(self._added)
 
     def __setitem__(self, cid: str, clause: Clause) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..embedders import Embedder
 from ..types import Document
 
 
@@ -15,6 +16,8 @@ class IndexWriter(Protocol):
 
     documents: Mapping[str, dict[str, Any]]
     """The stored documents' records by identifier."""
+    embedder: Embedder
+    """The encoder of the stored vectors."""
 
     def begin_write(self) -> None:
         """Take the index's write lock (an error when another writer holds it)."""
@@ -24,11 +27,15 @@ class IndexWriter(Protocol):
         """Make the writes since :meth:`begin_write` visible to every reader, and release the lock."""
         ...
 
+    def checkpoint(self) -> None:
+        """Make the writes so far visible and durable, keeping the lock."""
+        ...
+
     def encode(self, doc: Document) -> np.ndarray:
         """Dense vectors of a document's clauses (touches nothing stored)."""
         ...
 
-    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 64,
+    def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 500,
                origin: str = "") -> int:
         """Replace everything stored for the document; returns its clause count."""
         ...
