@@ -13,7 +13,11 @@
 5. the same through a real ``chroma run`` serving the index (``--server``): start-up and latency of one
    process, then of two processes querying it at once;
 6. quality with every document of the folder as a distractor: each ``--dataset`` run through ``python -m eval
-   run`` (hit@1/5, MRR@10, correctness, abstention, counterfactual abstention, false abstention).
+   run`` (hit@1/5, MRR@10, correctness, abstention, counterfactual abstention, false abstention), and again over
+   an index of only the documents its questions cite, with the difference.
+
+With ``--reuse`` the index built before is kept (and the figures of the ingest that built it, from the last
+result file, are reported beside the incremental ones).
 
 The figures go into ``docs/benchmark.md`` between ``<!-- bench:corpus:NAME -->`` markers, with date, machine
 and load. Only the standard library is imported here; the measured work runs in subprocesses.
@@ -185,6 +189,27 @@ def quality(dataset: Path, index_dir: Path, out: Path, config: Path | None) -> d
     return {"dataset": dataset.as_posix(), "questions": len(questions), **{k: overall.get(k) for k in QUALITY}}
 
 
+def own_documents(dataset: Path, corpus: Path, data_dir: Path, config: Path | None) -> dict[str, Any] | None:
+    """Quality on an index of only the documents the dataset's questions cite (no distractors), for comparison:
+    the cited files of ``corpus`` ingested with their identifiers (``--root``), then the same run."""
+    from .dataset import load_dataset
+
+    cited = sorted({g.source for q in load_dataset(dataset).items for g in q.gold})
+    files = [corpus / s for s in cited if (corpus / s).is_file()]
+    if not files:
+        return None
+    index = data_dir / f"own-{dataset.stem}"
+    shutil.rmtree(index, ignore_errors=True)
+    command = [sys.executable, "-m", "ingest", *map(str, files), "--root", str(corpus), "--data-dir", str(index), "-q"]
+    if config:
+        command += ["--config", str(config)]
+    run = timed_process(command)
+    if run["rc"] not in (0, 1):
+        raise RuntimeError(f"ingesting the documents {dataset} cites failed (exit {run['rc']}):\n{run['stderr']}")
+    scores = quality(dataset, index, data_dir / f"own-{dataset.stem}.jsonl", config)
+    return {**scores, "documents": len(files)}
+
+
 def bench_questions(path: Path | None) -> list[str] | None:
     if path is None:
         return None
@@ -207,6 +232,10 @@ def markdown(corpus: Path, info: dict[str, Any], load: tuple, result: dict[str, 
          if reused else
          f"| full ingest | {full['seconds'] / 60:.1f} min, {full['clauses_per_s']:.0f} clauses/s, peak RSS {full['peak_mb']:.0f} MB |"),
     ]
+    built = result.get("built")
+    if reused and built:
+        lines.append(f"| full ingest when the index was built ({built['date']}) | {built['seconds'] / 60:.1f} min, "
+                     f"{built['clauses_per_s']:.0f} clauses/s, peak RSS {built['peak_mb']:.0f} MB |")
     for rate in result.get("rates", []):
         what = "with the configured encoder" if rate["embedder"] == "configured" else "without encoding (a constant vector)"
         lines.append(f"| ingest of the first {rate['files']} files {what} | {rate['clauses']:,} clauses in "
@@ -241,7 +270,56 @@ def markdown(corpus: Path, info: dict[str, Any], load: tuple, result: dict[str, 
             cells = ["–" if s[k] is None else f"{s[k]:.3f}" for k in QUALITY]
             lines.append(f"| `{s['dataset']}` | {s['questions']} | " + " | ".join(cells) + " |")
         lines.append("")
+    own = [o for o in result.get("own", []) if o]
+    if own:
+        lines += ["The same questions over only the documents they cite (no distractors), and the difference:", "",
+                  "| dataset | documents | " + " | ".join(QUALITY) + " |", "|---|---:|" + "---:|" * len(QUALITY)]
+        whole = {s["dataset"]: s for s in scores}
+        for o in own:
+            cells = []
+            for k in QUALITY:
+                mine, there = o[k], whole.get(o["dataset"], {}).get(k)
+                cells.append("–" if mine is None else f"{mine:.3f}" + ("" if there is None else f" ({there - mine:+.3f})"))
+            lines.append(f"| `{o['dataset']}` | {o['documents']} | " + " | ".join(cells) + " |")
+        lines.append("")
     return "\n".join(lines)
+
+
+def plot(path: Path, result: dict[str, Any], title: str) -> None:
+    """Two panels: warm ``ask`` p50/p95/p99 embedded and through the server (alone, two at once), and ingest
+    rates (the full folder, the sample with and without encoding) against the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [("embedded", result["probe"])]
+    if "server" in result:
+        runs += [("server, 1 process", result["server"]["one"])]
+        runs += [(f"server, 2 at once ({n})", t) for n, t in enumerate(result["server"]["two"], 1)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.0), dpi=120)
+    width = 0.25
+    for k, (label, key) in enumerate([("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms")]):
+        left.bar([i + (k - 1) * width for i in range(len(runs))], [r[key] for _, r in runs], width, label=label)
+    left.axhline(150, color="red", linestyle="--", linewidth=0.8, label="p95 target (150 ms)")
+    left.set_xticks(range(len(runs)), [label for label, _ in runs], fontsize=7, rotation=15)
+    left.set_ylabel("warm ask latency (ms)")
+    left.set_title(f"ask, {result['probe']['clauses']:,} clauses", fontsize=9)
+    left.legend(fontsize=7)
+    rates = [] if result.get("reused") else [("full folder", result["full"]["clauses_per_s"])]
+    rates += [(f"{r['files']} files, {'no encoding' if r['embedder'] == 'null' else 'encoded'}", r["clauses_per_s"])
+              for r in result.get("rates", [])]
+    right.bar(range(len(rates)), [v for _, v in rates], color="tab:green")
+    right.axhline(300, color="red", linestyle="--", linewidth=0.8, label="target (300 clauses/s)")
+    right.set_xticks(range(len(rates)), [label for label, _ in rates], fontsize=7, rotation=15)
+    right.set_ylabel("ingest (clauses/s)")
+    right.set_title("ingest", fontsize=9)
+    right.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def write_section(path: Path, name: str, body: str) -> None:
@@ -268,10 +346,15 @@ def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datase
     if index_dir.exists() and not reuse:
         shutil.rmtree(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    previous = data_dir / f"corpus-{name}.json"
+    built = None
+    if reused and previous.is_file():
+        before = json.loads(previous.read_text(encoding="utf-8"))
+        built = before.get("built") or (None if before.get("reused") else {**before["full"], "date": before["machine"]["date"]})
     say(f"ingesting {corpus} into {index_dir} …")
     full = ingest(corpus, index_dir, data_dir / f"corpus-{name}-report.json", config)
     say(f"  {full.get('clauses', 0)} clauses in {full['seconds']:.0f} s ({full['clauses_per_s']:.0f}/s), peak {full['peak_mb']:.0f} MB")
-    result: dict[str, Any] = {"machine": info, "full": full}
+    result: dict[str, Any] = {"machine": info, "full": full, "built": built}
     result["again"] = ingest(corpus, index_dir, data_dir / f"corpus-{name}-again.json", config)
     say(f"  re-ingest of the unchanged folder: {result['again']['seconds']:.1f} s")
     result["incremental"] = incremental(index_dir, config)
@@ -292,9 +375,16 @@ def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datase
     for dataset in datasets:
         say(f"evaluating {dataset} over the whole folder …")
         result["quality"].append(quality(dataset, index_dir, data_dir / f"corpus-{name}-{dataset.stem}.jsonl", config))
+    result["own"] = []
+    for dataset in datasets:
+        say(f"evaluating {dataset} over only the documents it cites …")
+        result["own"].append(own_documents(dataset, corpus, data_dir, config))
     command = "python -m eval bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
-    body = markdown(corpus, info, (load_start, os.getloadavg()), result, command.strip(), reused)
+    result["reused"], result["load"], result["command"] = reused, (load_start, os.getloadavg()), command.strip()
+    body = markdown(corpus, info, result["load"], result, result["command"], reused)
     out_dir.mkdir(parents=True, exist_ok=True)
+    plot(out_dir / f"benchmark-{name}.png", result, f"{corpus} on {info['cpus']} CPUs ({info['date']})")
+    body += f"\n![ask latency and ingest rate, {name}](benchmark-{name}.png)\n"
     write_section(out_dir / "benchmark.md", name, body)
     (data_dir / f"corpus-{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))
     say(f"wrote {out_dir / 'benchmark.md'} and {data_dir / f'corpus-{name}.json'}")

@@ -58,12 +58,16 @@ def test_a_real_folder_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     server = result["server"]
     assert server["one"]["queries"] == 6 and [t["queries"] for t in server["two"]] == [6, 6]
     assert server["one"]["clauses"] == probe["clauses"]  # the same index, read through the server
+    (own,) = result["own"]
+    assert own["documents"] == 1 and own["questions"] == 5 and "only the documents they cite" in (
+        out_dir / "benchmark.md").read_text(encoding="utf-8")
     (scores,) = result["quality"]
     assert scores["questions"] == 5  # three questions and the two answerable ones' counterfactual copies
     assert 0 <= scores["hit@5"] <= 1 and scores["counterfactual_abstention"] is not None
     text = (out_dir / "benchmark.md").read_text(encoding="utf-8")
     assert text.count("<!-- bench:corpus:folder -->") == 1 and "re-ingest of the unchanged folder" in text
     assert "add one document / remove it" in text and "two processes at once" in text and "without encoding" in text
+    assert "(benchmark-folder.png)" in text and (out_dir / "benchmark-folder.png").stat().st_size > 10_000
     after = subprocess.run([sys.executable, "-m", "ingest", str(folder), "--data-dir", str(data_dir / "corpus-folder"),
                             "--json", "-q", "--report", str(tmp_path / "after.json")], cwd=ROOT, capture_output=True, timeout=600)
     assert after.returncode in (0, 1)
