@@ -31,13 +31,10 @@ class IndexWriter(Protocol):
         """Make the writes so far visible and durable, keeping the lock."""
         ...
 
-    def encode(self, doc: Document) -> np.ndarray:
-        """Dense vectors of a document's clauses (touches nothing stored)."""
-        ...
-
     def upsert(self, doc: Document, fingerprint: str, vectors: np.ndarray | None = None, batch: int = 500,
                origin: str = "") -> int:
-        """Replace everything stored for the document; returns its clause count."""
+        """Replace everything stored for the document (``vectors`` of its distinct clauses, see
+        :func:`assistant.store.encode_document`; encoded here when not given); returns its clause count."""
         ...
 
     def delete(self, source: str) -> int:
