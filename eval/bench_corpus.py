@@ -103,25 +103,32 @@ from assistant.settings import load_settings
 from eval.bench import NullEmbedder
 from ingest.pipeline import ingest
 files, target, name, config = [Path(p) for p in json.loads(sys.argv[1])], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-settings = load_settings(config or None, data_dir=target)
+url = sys.argv[5]
+settings = load_settings(config or None, data_dir=target, chroma_url=url,
+                         collection=f"bench-{time.strftime('%H%M%S')}" if url else "clauses")
 embedder = NullEmbedder() if name == "null" else make_embedder(settings)
 started = time.perf_counter()
 result = ingest(files, settings, embedder=embedder)
-print(json.dumps({"seconds": time.perf_counter() - started, "clauses": result.to_dict()["summary"]["clauses"]}))
+seconds = time.perf_counter() - started
+if url:  # a collection of its own on the server, dropped again
+    from assistant.store import drop_index
+    drop_index(settings)
+print(json.dumps({"seconds": seconds, "clauses": result.to_dict()["summary"]["clauses"]}))
 """
 
 
-def ingest_rates(corpus: Path, files: int, config: Path | None) -> list[dict[str, Any]]:
-    """Clauses/s of ingesting the first ``files`` files into an empty index, with the configured encoder and with
-    a constant vector (everything but encoding), each in a fresh process."""
+def ingest_rates(corpus: Path, files: int, config: Path | None, chroma_url: str = "") -> list[dict[str, Any]]:
+    """Clauses/s of ingesting the first ``files`` files into an empty index, each in a fresh process: with the
+    configured encoder and with a constant vector (everything but encoding); with ``chroma_url``, with the
+    configured encoder into a new collection of that server (dropped afterwards)."""
     from ingest.pipeline import collect_files
 
     chosen = [str(p) for p in collect_files([corpus])[:files]]
     rates = []
-    for name in ("configured", "null"):
+    for name in ("server",) if chroma_url else ("configured", "null"):
         with tempfile.TemporaryDirectory(prefix="policyqa-rate-") as target:
-            done = subprocess.run([sys.executable, "-c", _RATE, json.dumps(chosen), target, name, str(config or "")],
-                                  cwd=ROOT, capture_output=True, text=True, check=False)
+            done = subprocess.run([sys.executable, "-c", _RATE, json.dumps(chosen), target, name, str(config or ""),
+                                   chroma_url], cwd=ROOT, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"the ingest rate run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
         got = json.loads(done.stdout.strip().splitlines()[-1])
@@ -135,9 +142,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_probe(index_dir: Path, config: Path | None, queries: int, questions: list[str] | None) -> dict[str, Any]:
+def server_probe(index_dir: Path, config: Path | None, queries: int, questions: list[str] | None,
+                 corpus: Path | None = None, sample_files: int = 0) -> dict[str, Any]:
     """Start-up and latency through a real ``chroma run`` serving the index's vectors: one process, then two
-    processes at once (each with its own copy of the lexical index, as two machines would have)."""
+    processes at once (each with its own copy of the lexical index, as two machines would have); with
+    ``sample_files``, the ingest rate of the corpus's first files into a new collection of the server."""
     chroma = Path(sys.executable).parent / "chroma"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -165,10 +174,11 @@ def server_probe(index_dir: Path, config: Path | None, queries: int, questions: 
             one = run_probe(copies[0], config, queries, questions=questions, chroma_url=url)
             with ThreadPoolExecutor(2) as pool:
                 two = list(pool.map(lambda c: run_probe(c, config, queries, questions=questions, chroma_url=url), copies))
+            rate = ingest_rates(corpus, sample_files, config, url)[0] if corpus and sample_files else None
         finally:
             server.terminate()
             server.wait(timeout=60)
-    return {"server_ready_s": ready_s, "one": one, "two": two}
+    return {"server_ready_s": ready_s, "one": one, "two": two, "rate": rate}
 
 
 def quality(dataset: Path, index_dir: Path, out: Path, config: Path | None) -> dict[str, Any]:
@@ -262,6 +272,10 @@ def markdown(corpus: Path, info: dict[str, Any], load: tuple, result: dict[str, 
             "| through the server, two processes at once: p50 / p95 / p99 each | "
             + "; ".join(f"{t['p50_ms']:.0f} / {t['p95_ms']:.0f} / {t['p99_ms']:.0f} ms" for t in two) + " |",
         ]
+        if srv.get("rate"):
+            rate = srv["rate"]
+            lines.append(f"| ingest of the first {rate['files']} files into a new collection of the server | "
+                         f"{rate['clauses']:,} clauses in {rate['seconds']:.0f} s: {rate['clauses_per_s']:.0f} clauses/s |")
     lines.append("")
     if scores:
         lines += ["Quality with every document of the folder as a distractor (counterfactual copies included):", "",
@@ -306,7 +320,8 @@ def plot(path: Path, result: dict[str, Any], title: str) -> None:
     left.set_ylabel("warm ask latency (ms)")
     left.set_title(f"ask, {result['probe']['clauses']:,} clauses", fontsize=9)
     left.legend(fontsize=7)
-    rates = [] if result.get("reused") else [("full folder", result["full"]["clauses_per_s"])]
+    full = result.get("built") if result.get("reused") else result["full"]
+    rates = [("full folder", full["clauses_per_s"])] if full else []
     rates += [(f"{r['files']} files, {'no encoding' if r['embedder'] == 'null' else 'encoded'}", r["clauses_per_s"])
               for r in result.get("rates", [])]
     right.bar(range(len(rates)), [v for _, v in rates], color="tab:green")
@@ -368,7 +383,7 @@ def run(corpus: Path, data_dir: Path, out_dir: Path, config: Path | None, datase
     result["probe"] = probe
     say(f"  start-up {probe['startup_s']:.1f} s, p50 {probe['p50_ms']:.0f} ms, p95 {probe['p95_ms']:.0f} ms, peak {probe['peak_mb']:.0f} MB")
     if server:
-        result["server"] = server_probe(index_dir, config, queries, questions)
+        result["server"] = server_probe(index_dir, config, queries, questions, corpus, sample_files)
         say(f"  through chroma run: p95 {result['server']['one']['p95_ms']:.0f} ms alone, "
             + " and ".join(f"{t['p95_ms']:.0f}" for t in result["server"]["two"]) + " ms two at once")
     result["quality"] = []

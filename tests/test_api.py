@@ -154,6 +154,7 @@ class TypingAnswerer(ExtractiveAnswerer):
     partials are a draft the final answer replaces (as when an LLM reply fails its citation check)."""
 
     def __init__(self, retract: bool = False) -> None:
+        super().__init__()
         self.retract = retract
 
     def stream(self, query, hits, weights):

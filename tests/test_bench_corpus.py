@@ -58,6 +58,7 @@ def test_a_real_folder_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     server = result["server"]
     assert server["one"]["queries"] == 6 and [t["queries"] for t in server["two"]] == [6, 6]
     assert server["one"]["clauses"] == probe["clauses"]  # the same index, read through the server
+    assert server["rate"]["clauses"] == rates["configured"]["clauses"]  # ingested through the server too
     (own,) = result["own"]
     assert own["documents"] == 1 and own["questions"] == 5 and "only the documents they cite" in (
         out_dir / "benchmark.md").read_text(encoding="utf-8")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Protocol
 
 from ..retrieval.query import KeyTerm, Query
@@ -18,7 +21,7 @@ _PHRASE_END_RE = re.compile(r"[，,；;。]")
 LIST_CHARS = 200
 """Room for the items a sentence ending in a colon announces."""
 _RESPONSIBLE_WORDS = ("责任单位", "牵头", "负责", "主体责任", "第一责任人", "配合")
-_DEADLINE_HINT_RE = re.compile(r"(?:19|20)\d{2}\s*年|年底前|年内|月底前|之前|以前|前完成|时限|期限|逐步|到\s*(?:19|20)\d{2}")
+DEADLINE_HINT_RE = re.compile(r"(?:19|20)\d{2}\s*年|年底前|年内|月底前|之前|以前|前完成|时限|期限|逐步|到\s*(?:19|20)\d{2}")
 
 
 class Answerer(Protocol):
@@ -42,6 +45,45 @@ class Sentence:
     """Where the sentence ends in the clause's text."""
     announces: bool = False
     """It ends with a colon: the items after it are its content (下列措施：（一）…)."""
+    features: tuple[float, ...] = ()
+    """The values of :data:`SENTENCE_FEATURES` the score was computed from."""
+
+
+SENTENCE_FEATURES = ("coverage", "hint", "figure", "listing", "position", "rank", "clause_share")
+"""What a sentence is scored on: the share of the question's key-term weight it holds; whether it holds the hint
+of the question's kind (a deadline's date words), a figure of the asked kind, a list for a question asking for
+one; its position in the clause; the rank of its clause among the hits; its clause's key-term coverage relative
+to the top clause's."""
+SENTENCE_ARTIFACT = "sentence-ranker.json"
+
+
+@dataclass(frozen=True)
+class SentenceRanker:
+    """A linear score of :data:`SENTENCE_FEATURES`. ``python -m eval fit sentences`` fits the weights (pairwise
+    logistic regression: a sentence holding a gold quote against the other sentences of the same question) into
+    ``resources/sentence-ranker.json``, used when it ships; none does yet, so the defaults, the hand-set weights,
+    apply (``docs/answering.md``: the fit gained 0.012 top-1 in cross-validation but lost a deadline question)."""
+
+    weights: tuple[float, ...] = (1.0, 0.5, 0.5, 0.5, -0.01, -0.08, 0.0)
+    min_clause_share: float = 0.8
+    """Clauses below the top one are read only when their coverage is at least this share of the top's."""
+
+    def score(self, values: tuple[float, ...]) -> float:
+        return float(sum(w * v for w, v in zip(self.weights, values, strict=True)))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SentenceRanker:
+        weights = data["weights"]
+        return cls(tuple(float(weights[name]) for name in SENTENCE_FEATURES), float(data.get("min_clause_share", 0.0)))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SentenceRanker:
+        """The ranker of ``path``, else the shipped fitted one (``resources/sentence-ranker.json``), else the
+        hand-set one."""
+        if path is not None:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        shipped = resources.files("assistant").joinpath("resources").joinpath(SENTENCE_ARTIFACT)
+        return cls.from_dict(json.loads(shipped.read_text(encoding="utf-8"))) if shipped.is_file() else cls()
 
 
 def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:
@@ -104,8 +146,11 @@ def _has_bonus(norm: str, bonus: re.Pattern[str] | tuple[str, ...] | None) -> bo
     return bool(bonus) and any(w in norm for w in bonus)
 
 
-def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None) -> list[Sentence]:
-    """The sentences of a clause scored by the key-term weight they hold; a clause's title is context, not an answer."""
+def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None,
+                 rank: int = 0, clause_share: float = 1.0, ranker: SentenceRanker | None = None) -> list[Sentence]:
+    """The sentences of a clause (the ``rank``-th hit, holding ``clause_share`` of the top hit's key-term coverage)
+    scored by ``ranker``; a clause's title is context, not an answer."""
+    ranker = ranker or SentenceRanker()
     text = hit.clause.text
     spans = split_sentences(text)
     out = []
@@ -118,18 +163,34 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
             continue
         norm = normalise(body)
         terms = frozenset(t.term for t in query.key_terms if t.found(norm))
-        score = sum(weights.get(t, 0.0) for t in terms) / total
-        if _has_bonus(norm, bonus):
-            score += 0.5
-        if query.quantity is not None and query.quantity.search(norm):
-            score += 0.5
         announces = raw.rstrip().endswith(("：", ":"))
-        if query.enumerates and (announces or norm.count("、") >= 2):  # a list for a question asking for one
-            score += 0.5
-        score -= 0.01 * position
+        values = (
+            sum(weights.get(t, 0.0) for t in terms) / total,
+            float(_has_bonus(norm, bonus)),
+            float(query.quantity is not None and bool(query.quantity.search(norm))),
+            float(query.enumerates and (announces or norm.count("、") >= 2)),  # a list for a question asking for one
+            float(position),
+            float(rank),
+            clause_share,
+        )
         focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
-        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), score, terms, end, announces))
+        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), ranker.score(values), terms, end, announces,
+                            values))
     return out
+
+
+def candidate_sentences(query: Query, hits: list[Hit], weights: dict[str, float], bonus=None,
+                        ranker: SentenceRanker | None = None) -> list[Sentence]:
+    """The scored sentences of the top three hits (a lower one only with enough of the top one's coverage)."""
+    ranker = ranker or SentenceRanker()
+    top = hits[0]
+    pool: list[Sentence] = []
+    for rank, hit in enumerate(hits[:3]):
+        share = hit.coverage / top.coverage if top.coverage else 1.0
+        if rank and share < ranker.min_clause_share:
+            continue
+        pool += sentences_of(hit, query, weights, bonus, rank, share, ranker)
+    return pool
 
 
 def named_article(part: tuple[str, str, Hit]) -> tuple[str, str, Hit]:
@@ -180,9 +241,13 @@ def history_line(history: tuple[str, ...], asked: str, norm: str) -> str:
 
 
 class ExtractiveAnswerer:
-    """Answers by quoting the sentences of the retrieved clauses that hold the question's key terms."""
+    """Answers by quoting the sentences of the retrieved clauses that hold the question's key terms, best first
+    by ``ranker`` (the fitted one that ships, by default)."""
 
     name = "extractive"
+
+    def __init__(self, ranker: SentenceRanker | None = None) -> None:
+        self.ranker = ranker or SentenceRanker.load()
 
     def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer:
         if query.intent == "metadata":
@@ -192,7 +257,7 @@ class ExtractiveAnswerer:
         elif query.intent == "responsibility":
             parts = self._responsibility(query, hits, weights)
         elif query.intent == "deadline":
-            parts = self._picked(query, hits, weights, bonus=_DEADLINE_HINT_RE)
+            parts = self._picked(query, hits, weights, bonus=DEADLINE_HINT_RE)
         else:
             parts = self._picked(query, hits, weights)
         if query.english:
@@ -205,12 +270,8 @@ class ExtractiveAnswerer:
 
     def _picked(self, query: Query, hits: list[Hit], weights: dict[str, float], bonus=None, limit: int = 2) -> list[tuple[str, str, Hit]]:
         top = hits[0]
-        # the best sentence may sit in a clause ranked just below the top one; a small penalty per rank
-        pool: list[Sentence] = []
-        for rank, hit in enumerate(hits[:3]):
-            if rank and hit.coverage < 0.8 * top.coverage:
-                continue
-            pool += [replace(s, score=s.score - 0.08 * rank) for s in sentences_of(hit, query, weights, bonus)]
+        # the best sentence may sit in a clause ranked just below the top one
+        pool = candidate_sentences(query, hits, weights, bonus, self.ranker)
         if not pool:
             return [("", _window(top.clause.text, query.key_terms), top)]
         ranked = sorted(pool, key=lambda s: s.score, reverse=True)

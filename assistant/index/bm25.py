@@ -106,7 +106,8 @@ class Postings:
 class Bm25:
     """Scores over the live rows of several segments; positions count live rows in segment order."""
 
-    def __init__(self, segments: Sequence[Postings], live: Sequence[np.ndarray]) -> None:
+    def __init__(self, segments: Sequence[Postings], live: Sequence[np.ndarray], k1: float = K1, b: float = B) -> None:
+        self.k1, self.b = k1, b
         self._segments = list(segments)
         self._live = [np.asarray(m, dtype=bool) for m in live]
         self._position: list[np.ndarray] = []
@@ -157,7 +158,7 @@ class Bm25:
             idf = np.float32(np.log(1 + (self.n - sum(len(p) for p, _, _ in parts) + 0.5)
                                     / (sum(len(p) for p, _, _ in parts) + 0.5)))
             for position, tf, length in parts:
-                norm = np.float32(K1) * (np.float32(1 - B) + np.float32(B) * length / np.float32(self.avgdl))
+                norm = np.float32(self.k1) * (np.float32(1 - self.b) + np.float32(self.b) * length / np.float32(self.avgdl))
                 scores[position] += idf * (tf / (tf + norm))
         return scores
 
