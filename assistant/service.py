@@ -18,6 +18,7 @@ from .regions import Place, load_gazetteer
 from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
 from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser
+from .retrieval.intent import IntentModel
 from .retrieval.query import question_parts
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
@@ -43,8 +44,11 @@ class Assistant:
         answerer: Answerer | None = None,
         condenser: Condenser | None = None,
         model: AnswerabilityModel | None = None,
+        intents: IntentModel | bool | None = True,
     ) -> None:
+        """``intents``: the intent model (True: the shipped one, when one ships; None or False: the rules)."""
         self.settings = settings
+        self.intents = IntentModel.load() if intents is True else (intents or None)
         self.embedder = embedder or (store.embedder if store is not None else make_embedder(settings))
         # load the encoder's weights (mostly I/O and decompression, outside the GIL) while the index loads
         with ThreadPoolExecutor(1, thread_name_prefix="warm-up") as pool:
@@ -73,7 +77,7 @@ class Assistant:
         self.analyzer.analyse("法治政府建设的主要任务是什么？")
 
     def _readers(self, store: ClauseStore, reranker: Reranker | None) -> tuple[Retriever, QueryAnalyzer]:
-        analyzer = QueryAnalyzer(store.metas(), idf=store.idf)
+        analyzer = QueryAnalyzer(store.metas(), idf=store.idf, intents=self.intents)
         return Retriever(store, self.embedder, reranker), analyzer
 
     def _current(self) -> tuple[ClauseStore, Retriever, QueryAnalyzer]:

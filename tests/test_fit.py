@@ -156,3 +156,36 @@ def test_without_a_shipped_ranker_the_answerer_keeps_the_hand_set_weights(tmp_pa
     path.write_text(json.dumps({"weights": dict(zip(SENTENCE_FEATURES, ranker.weights, strict=True)),
                                 "min_clause_share": ranker.min_clause_share}), encoding="utf-8")
     assert SentenceRanker.load(path) == ranker
+
+
+def test_intent_ngrams_are_scikit_learns_and_a_fitted_model_round_trips() -> None:
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from assistant.retrieval.intent import IntentModel, char_ngrams
+    from eval.fit.intent import fit as fit_intent
+
+    texts = ["什么时候完成", "哪一年底前完成", "由哪个部门负责", "牵头单位是谁", "发文字号是什么", "哪个机关发布的",
+             "主要内容有哪些", "如何申请补贴"] * 6
+    labels = ["deadline", "deadline", "responsibility", "responsibility", "metadata", "metadata", "fact", "fact"] * 6
+    analyse = TfidfVectorizer(analyzer="char", ngram_range=(1, 3)).build_analyzer()
+    assert all(Counter(analyse(t + "  Of  ")) == char_ngrams(t + "  Of  ", 1, 3) for t in texts[:8])
+    groups = [f"doc{i % 10}" for i in range(len(texts))]
+    model, cv = fit_intent(texts, labels, groups, ["fact"] * len(texts))
+    assert cv["grouped_by"] == "document" and cv["macro_f1"] > cv["rules_macro_f1"]
+    again = IntentModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert [again.predict(t) for t in texts[:8]] == labels[:8]
+    assert again.scores("什么时候完成") == pytest.approx(model.scores("什么时候完成"), abs=1e-4)  # 6 decimals kept
+
+
+def test_the_shipped_intent_model_beats_the_rules_on_unseen_documents() -> None:
+    from assistant.retrieval.intent import IntentModel
+
+    data = json.loads((RESOURCES / "intent.json").read_text(encoding="utf-8"))
+    cv = data["provenance"]["cv"]
+    assert data["provenance"]["made_by"].startswith("python -m eval fit intent") and cv["grouped_by"] == "document"
+    assert cv["macro_f1"] > cv["rules_macro_f1"]
+    model = IntentModel.load()
+    assert model is not None and set(model.classes) == {"deadline", "fact", "metadata", "responsibility"}
+    assert model.predict("张掖市法治政府建设实施方案的发文字号是什么？") == "metadata"

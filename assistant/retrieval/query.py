@@ -16,6 +16,7 @@ from ..regions import Place, load_gazetteer
 from ..text import STOPWORDS, has_cjk, normalise, tokenize
 from ..types import DocumentMeta
 from .english import Glossary
+from .intent import IntentModel
 
 _RESPONSIBILITY_RE = re.compile(
     r"谁负责|由谁|哪些?(个)?(部门|单位|机构)|责任单位|牵头|负责单位|主管部门|谁来|谁牵头|谁抓|归谁|"
@@ -215,9 +216,12 @@ class QueryAnalyzer:
         self,
         metas: list[DocumentMeta],
         idf: Callable[[str], float] | None = None,
+        intents: IntentModel | None = None,
     ) -> None:
-        """``idf``: of a token in the index (0 when unknown); without it every word counts as known."""
+        """``idf``: of a token in the index (0 when unknown); without it every word counts as known.
+        ``intents``: the fitted intent model (without it, the rules below decide)."""
         self.idf = idf
+        self.intents = intents
         self.known = (lambda word: idf(word) > 0) if idf is not None else None
         self.gazetteer = load_gazetteer()
         self.region_codes = {m.region_code for m in metas if m.region_code}
@@ -280,6 +284,8 @@ class QueryAnalyzer:
     def _intent(self, norm: str, targets: tuple[Target, ...]) -> str:
         if len(targets) >= 2 or (_COMPARISON_RE.search(norm) and len(targets) >= 2):
             return "comparison"
+        if self.intents is not None:
+            return self.intents.predict(norm)
         if _METADATA_RE.search(norm):
             return "metadata"
         if _RESPONSIBILITY_RE.search(norm):
