@@ -44,11 +44,11 @@ class Assistant:
         answerer: Answerer | None = None,
         condenser: Condenser | None = None,
         model: AnswerabilityModel | None = None,
-        intents: IntentModel | bool | None = True,
+        intents: IntentModel | None = None,
     ) -> None:
-        """``intents``: the intent model (True: the shipped one, when one ships; None or False: the rules)."""
+        """``intents``: the intent model (default: the shipped one; the rules when none ships)."""
         self.settings = settings
-        self.intents = IntentModel.load() if intents is True else (intents or None)
+        self.intents = intents or IntentModel.load()
         self.embedder = embedder or (store.embedder if store is not None else make_embedder(settings))
         # load the encoder's weights (mostly I/O and decompression, outside the GIL) while the index loads
         with ThreadPoolExecutor(1, thread_name_prefix="warm-up") as pool:

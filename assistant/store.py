@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 
 from .embedders import Embedder
 from .index import lexical, records
+from .index.bm25 import idf as bm25_idf
 from .index.catalog import Catalog
 from .index.chroma import bump_revision, chroma_client, open_collection, read_only_copy, update_metadata
 from .index.errors import DamagedIndexError, EmbedderMismatchError, IndexBusyError, IndexError_
@@ -58,6 +60,16 @@ def encode_document(embedder: Embedder, doc: Document) -> np.ndarray:
 def _unique(clauses: list[Clause]) -> list[Clause]:
     """Clauses with distinct ids (a repeated identical clause is stored once), in document order."""
     return list({c.id: c for c in clauses}.values())
+
+
+def _by_document(clauses: Iterable[Clause]) -> dict[str, list[Clause]]:
+    """Clauses grouped by document, each group in document order."""
+    grouped: dict[str, list[Clause]] = {}
+    for clause in clauses:
+        grouped.setdefault(clause.source, []).append(clause)
+    for group in grouped.values():
+        group.sort(key=lambda c: (c.start, c.part))
+    return grouped
 
 
 def _writable(path: Path) -> bool:
@@ -172,11 +184,7 @@ class ClauseStore:
         if got.orphans and not private and self._lock is not None and self._lock.held:
             for at in range(0, len(got.orphans), _DELETE_BATCH):
                 self.collection.delete(ids=got.orphans[at : at + _DELETE_BATCH])
-        by_source: dict[str, list[Clause]] = {}
-        for clause in got.catalog.values():
-            by_source.setdefault(clause.source, []).append(clause)
-        for clauses in by_source.values():
-            clauses.sort(key=lambda c: (c.start, c.part))
+        by_source = _by_document(got.catalog.values())
         documents = got.documents
         metas = {s: DocumentMeta.from_dict(d["meta"]) for s, d in documents.items()}
         target = Path(tempfile.mkdtemp(prefix="policyqa-lexical-")) if private else self.lexical_dir
@@ -330,8 +338,7 @@ class ClauseStore:
 
     def max_idf(self) -> float:
         """The idf of a token found in one clause only."""
-        n = max(len(self.order), 1)
-        return float(np.log(1 + (n - 0.5) / 1.5))
+        return bm25_idf(1, max(len(self.order), 1))
 
     # ------------------------------------------------------------ writing
 
@@ -467,16 +474,14 @@ class ClauseStore:
         if not (self._writing and self._dirty):
             return
         current = bump_revision(self.collection)
-        added = {s: [self.catalog[i] for i in ids] for s, ids in self._written.items()}
-        replaced = {s: sorted(added.get(s, []), key=lambda c: (c.start, c.part)) for s in self._replaced}
         state = {"count": self.collection.count(), "embedder": self.embedder.name, "revision": current}
         incremental = self._snap.path is not None and self._snap.state.get("tokenizer") == tokenizer_version()
-        if not incremental:  # a new index, or one segmented by another tokenizer: everything anew
-            for cid in self.catalog:
-                clause = self.catalog[cid]
-                if clause.source not in replaced:
-                    added.setdefault(clause.source, []).append(clause)
-            replaced = {s: sorted(added.get(s, []), key=lambda c: (c.start, c.part)) for s in set(self.documents) | self._replaced}
+        if incremental:
+            written = _by_document(self.catalog[i] for ids in self._written.values() for i in ids)
+            replaced = {s: written.get(s, []) for s in self._replaced}
+        else:  # a new index, or one segmented by another tokenizer: everything anew
+            stored = _by_document(self.catalog.values())
+            replaced = {s: stored.get(s, []) for s in set(self.documents) | self._replaced}
         snap = lexical.commit(self.lexical_dir, self._snap if incremental else None, replaced, self.documents,
                               self.document_text, self._meta, state, tokens=self._tokens)
         self._dirty = False

@@ -185,18 +185,18 @@ def _ingest(
                 stamps[i] = ""  # read again below, where the error is reported
             if store.fingerprint(source) != stamps[i] or not stamps[i]:
                 todo.append(i)
-    preparer, depth = make_preparer(settings, store.embedder, len(todo))
+    preparer = make_preparer(settings, store.embedder, len(todo))
     ahead: dict[int, Future[Prepared]] = {}
     queue, parse = deque(todo), set(todo)
 
     def refill() -> None:
-        while queue and len(ahead) < depth:
+        while queue and len(ahead) < preparer.depth:
             ahead[queue[0]] = preparer.submit(jobs[queue[0]][0], jobs[queue[0]][1])
             queue.popleft()
 
     def obtain(i: int) -> Prepared:
         """File ``i`` prepared; when the worker processes die, the rest is prepared in this process."""
-        nonlocal preparer, depth
+        nonlocal preparer
         try:
             future = ahead.pop(i)
             refill()
@@ -204,10 +204,8 @@ def _ingest(
         except BrokenProcessPool:
             log.warning("the worker processes stopped; preparing the remaining files in this process")
             preparer.close()
-            preparer, depth = ThreadPreparer(settings, store.embedder), 1
-            pending = list(ahead)
-            ahead.clear()
-            for j in pending:
+            preparer = ThreadPreparer(settings, store.embedder)
+            for j in list(ahead):
                 ahead[j] = preparer.submit(jobs[j][0], jobs[j][1])
             refill()
             return prepare(jobs[i][0], jobs[i][1], settings, store.embedder)

@@ -47,6 +47,9 @@ def prepare(path: Path, source: str, settings: Settings, embedder: Embedder) -> 
 
 
 class Preparer(Protocol):
+    depth: int
+    """Files to keep in flight."""
+
     def submit(self, path: Path, source: str) -> Future[Prepared]: ...
 
     def close(self) -> None: ...
@@ -54,6 +57,8 @@ class Preparer(Protocol):
 
 class ThreadPreparer:
     """One file at a time in a thread of this process, with the writer's own encoder."""
+
+    depth = 1
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self._settings, self._embedder = settings, embedder
@@ -87,6 +92,7 @@ class ProcessPreparer:
     encoder on one BLAS thread."""
 
     def __init__(self, settings: Settings, workers: int) -> None:
+        self.depth = 2 * workers
         worker_settings = settings.replace(encoder_threads=1)
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start_worker, initargs=(worker_settings,))
@@ -98,14 +104,14 @@ class ProcessPreparer:
         self._pool.shutdown(cancel_futures=True)
 
 
-def make_preparer(settings: Settings, embedder: Embedder, files: int) -> tuple[Preparer, int]:
-    """The preparer for a batch of ``files`` files to parse, and how many files it should have in flight.
-    Worker processes only for the configured encoder (one given by the caller, such as a test's, stays here)."""
+def make_preparer(settings: Settings, embedder: Embedder, files: int) -> Preparer:
+    """The preparer for a batch of ``files`` files to parse. Worker processes only for the configured encoder
+    (one given by the caller, such as a test's, stays here)."""
     workers = settings.ingest_workers
     if workers >= 1 and files >= PROCESS_MIN_FILES and embedder.name == settings.embedder.strip():
         log.info("preparing %d files in %d worker processes", files, workers)
-        return ProcessPreparer(settings, workers), 2 * workers
-    return ThreadPreparer(settings, embedder), 1
+        return ProcessPreparer(settings, workers)
+    return ThreadPreparer(settings, embedder)
 
 
 __all__ = ["BrokenProcessPool", "Prepared", "Preparer", "make_preparer", "prepare"]

@@ -20,6 +20,11 @@ EMPTY = "∅"
 """The token of a clause with no other (it has length 1, as in bm25s)."""
 
 
+def idf(df: int, n: int) -> float:
+    """Lucene's idf of a token held by ``df`` of ``n`` clauses."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+
 @dataclass(frozen=True)
 class Postings:
     """One segment's term frequencies, term-major: the rows holding term ``t`` are
@@ -146,7 +151,7 @@ class Bm25:
 
     def idf(self, token: str) -> float:
         df = self.df(token)
-        return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+        return idf(df, self.n) if df else 0.0
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """The BM25 score of every live row for the query tokens."""
@@ -155,11 +160,10 @@ class Bm25:
             parts = self._postings(token)
             if not parts:
                 continue
-            idf = np.float32(np.log(1 + (self.n - sum(len(p) for p, _, _ in parts) + 0.5)
-                                    / (sum(len(p) for p, _, _ in parts) + 0.5)))
+            weight = np.float32(idf(sum(len(p) for p, _, _ in parts), self.n))
             for position, tf, length in parts:
                 norm = np.float32(self.k1) * (np.float32(1 - self.b) + np.float32(self.b) * length / np.float32(self.avgdl))
-                scores[position] += idf * (tf / (tf + norm))
+                scores[position] += weight * (tf / (tf + norm))
         return scores
 
     def top(self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:

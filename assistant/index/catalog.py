@@ -48,14 +48,12 @@ class Catalog(MutableMapping[str, Clause]):
                  rows: np.ndarray | None = None, name: str = "") -> None:
         self._parsed: dict[str, Clause] = dict(clauses or {})
         self._at: dict[str, int] = dict(zip(ids or [], range(len(ids or [])), strict=True))
-        self._added: set[str] = set()
         self._files = files or []
         self._file_of = file_of
         self._rows = rows
         self._name = name
         for cid in self._parsed:
-            if self._at.setdefault(cid, -1) < 0:
-                self._added.add(cid)
+            self._at.setdefault(cid, -1)  # -1: not in the files
 
     def __getitem__(self, cid: str) -> Clause:
         clause = self._parsed.get(cid)
@@ -72,19 +70,13 @@ class Catalog(MutableMapping[str, Clause]):
                 raise DamagedIndexError(f"the clause catalog {self._name} is damaged ({exc}); {REPAIR_HINT}") from exc
         return clause
 
-    def added(self) -> list[str]:
-        """Ids set since loading (not in the files)."""
-        return list(self._added)
-
     def __setitem__(self, cid: str, clause: Clause) -> None:
         self._parsed[cid] = clause
-        if self._at.setdefault(cid, -1) < 0:
-            self._added.add(cid)
+        self._at.setdefault(cid, -1)
 
     def __delitem__(self, cid: str) -> None:
         del self._at[cid]
         self._parsed.pop(cid, None)
-        self._added.discard(cid)
 
     def __contains__(self, cid: object) -> bool:
         return cid in self._at

@@ -78,19 +78,23 @@ def fit(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], rule
 def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None) -> dict[str, Any]:
     """Fit on the questions of every (data dir, dataset) pair (the index gives the rules' intents for the
     comparison) and write the model to ``out``; returns its provenance."""
-    from assistant.service import Assistant
+    from assistant.embedders import make_embedder
+    from assistant.retrieval.query import QueryAnalyzer
     from assistant.settings import load_settings
+    from assistant.store import ClauseStore
 
     texts, labels, groups, rules, used = [], [], [], [], []
     for data_dir, dataset in sets:
-        assistant = Assistant(load_settings(config, data_dir=data_dir), intents=False)
+        settings = load_settings(config, data_dir=data_dir)
+        store = ClauseStore(settings, make_embedder(settings))
+        rules_only = QueryAnalyzer(store.metas(), idf=store.idf)  # without a model: the rules decide
         questions = load_dataset(dataset).items
         originals = {q.id: q for q in questions}
         for q in questions:
             texts.append(normalise(q.question))
             labels.append(label(q))
             groups.append(group_of(q, originals))
-            rules.append(assistant.analyzer.analyse(q.question).intent.replace("comparison", "fact"))
+            rules.append(rules_only.analyse(q.question).intent.replace("comparison", "fact"))
         used.append({"dataset": dataset.as_posix(), "questions": len(questions)})
     model, cv = fit(texts, labels, groups, rules)
     provenance = {"made_by": made_by("intent"), "date": date.today().isoformat(), "datasets": used, "cv": cv}
