@@ -11,7 +11,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from .answer import AnswerabilityModel, Answerer, Evidence, ExtractiveAnswerer, assess, cannot_answer, combine
+from .answer import (
+    AnswerabilityModel,
+    Answerer,
+    Evidence,
+    ExtractiveAnswerer,
+    assess,
+    cannot_answer,
+    combine,
+    new_sentences,
+)
 from .embedders import Embedder, make_embedder
 from .index.versions import NOT_IN_FORCE, Version
 from .regions import Place, load_gazetteer
@@ -134,7 +143,7 @@ class Assistant:
             answers: list[Answer] = []
             earlier = list(history)
             for part in parts:  # a later part leans on the earlier ones as on earlier turns ("它是从哪天…")
-                *_, answer = self._answer(part, earlier, filters, stream=False)
+                answer = self._answer_part(part, earlier, filters or Filters(), answers)
                 answers.append(answer)
                 earlier += [{"role": "user", "content": part}, {"role": "assistant", "content": "……"}]  # a topic either way
             combined = combine(question, answers)
@@ -165,6 +174,20 @@ class Assistant:
             return
         for partial in streamer(asked, hits, weights):
             yield finish(partial)
+
+    def _answer_part(self, part: str, earlier: list[dict[str, str]], filters: Filters, answers: list[Answer]) -> Answer:
+        """One part of a question of several: a later part that names no document or place of its own is asked
+        of the documents the earlier parts were answered from (one question is about one subject), and of all
+        documents only when those do not answer it or only repeat what was said."""
+        cited = tuple(dict.fromkeys(c.source for a in answers if not a.abstained for c in a.citations))
+        if cited and not filters.sources:
+            query = self._current()[2].analyse(part)
+            if not query.targets and not query.places:
+                *_, answer = self._answer(part, earlier, replace(filters, sources=cited), stream=False)
+                if not answer.abstained and new_sentences(answer, [a.text for a in answers]):
+                    return answer  # (one that only repeats an earlier part's answer is not answered there)
+        *_, answer = self._answer(part, earlier, filters, stream=False)
+        return answer
 
     def assess(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Assessed:
         """Everything the answer rests on, before it is written: the standalone question, its analysis, the
@@ -198,10 +221,12 @@ class Assistant:
             hits = retriever.search(query, filters, k, candidates)
         hits = prefer_current(hits, store.versions())
         if query.intent == "metadata" and hits:  # a question about the document itself: bring its header and sign-off
-            source = hits[0].clause.source
+            firsts = [next((h for h in hits if h.clause.source in t.sources), None) for t in query.targets]
+            sources = dict.fromkeys(h.clause.source for h in firsts if h is not None) if len(firsts) >= 2 else {}
             have = {h.clause.id for h in hits}
-            meta = store.meta(source)
-            hits += [Hit(clause=c, meta=meta, score=0.0) for c in store.frame(source) if c.id not in have]
+            for source in sources or [hits[0].clause.source]:  # of each document a comparison names
+                meta = store.meta(source)
+                hits += [Hit(clause=c, meta=meta, score=0.0) for c in store.frame(source) if c.id not in have]
         return hits
 
     def documents(self) -> list[dict]:
@@ -238,10 +263,14 @@ def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Fil
     documents applying there (of the place, of a division containing it, national ones, or those whose title
     names it). Returns the filters (``None`` when no document applies) and the places no document applies in."""
     targeted = {normalise(t.name) for t in query.targets}
-    places = [p for p in query.places if not any(p.name.startswith(t) or t.startswith(p.name) for t in targeted)]
+    gazetteer = load_gazetteer()
+    # a place inside the name of a document the question names is that name's (浙江省台湾同胞投资保障条例)
+    places = [
+        p for p in query.places
+        if not any(p.name.startswith(t) or name in t for t in targeted for name in (p.name, *gazetteer.short_names(p)))
+    ]
     if not places:
         return filters, []
-    gazetteer = load_gazetteer()
     metas = [m for m in store.metas() if m.source not in filters.exclude and (not filters.sources or m.source in filters.sources)]
     titles = store.titles()
     names = {p.adcode: (p.name, *gazetteer.short_names(p)) for p in places}

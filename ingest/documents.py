@@ -45,7 +45,7 @@ class FileReport:
         return asdict(self)
 
 
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 """Raise when cleaning, parsing or metadata extraction change what a file gives: every file is then parsed anew."""
 
 

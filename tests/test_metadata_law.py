@@ -28,6 +28,10 @@ LAWS = {
         "title": "中华人民共和国澳门特别行政区基本法", "doc_type": "法律", "issuer": "全国人民代表大会",
         "date_issued": "1993-03-31", "effective": "1999-12-20", "doc_number": "主席令第三号", "region": "",
     },
+    "刑法/刑法修正案（四）.md": {  # its articles are numbered 一、二、…: "九、本修正案自公布之日起施行"
+        "title": "中华人民共和国刑法修正案（四）", "doc_type": "法律", "issuer": "全国人民代表大会常务委员会",
+        "date_issued": "2002-12-28", "effective": "2002-12-28", "doc_number": "", "region": "",
+    },
     "行政法规/专利法实施细则(2023-12-11).md": {
         "title": "中华人民共和国专利法实施细则", "doc_type": "行政法规", "issuer": "国务院",
         "date_issued": "2023-12-11", "effective": "2001-07-01", "doc_number": "国务院令第306号", "region": "",

@@ -1,10 +1,13 @@
 """Whether the retrieved clauses answer a question: general signals of the evidence and a logistic model over
 them, fitted by ``python -m eval fit answerability`` on the train documents' questions (``resources/answerability.json``).
 
-The signals are the retrievers' scores and margins, their agreement, the question's key-term weight (idf) a
-clause or a single sentence holds (for a question asking for a figure, a sentence giving a figure of the kind
-asked), and the share of that weight the corpus has never seen. None of them names
-a word of any question; what matters how much is the fitted model's business.
+The signals are the retrievers' scores and margins, their agreement, how much of the first hit's document the
+head of the ranking is, the share of the question's key-term weight (idf) a clause or a single sentence holds
+(for a question asking for a figure, a sentence giving a figure of the kind asked), the same shares of the known
+key-term weight (of the key terms the index has seen: a word no clause holds can never be found, and a citizen's
+words are often not the corpus's), the share of the question's character pairs a clause holds, and the share of
+the key-term weight the corpus has never seen. None of the signals names a word of any question; what matters
+how much is the fitted model's business.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from ..text import normalise, split_sentences
 from ..types import Hit
 
 FEATURES = (
-    "lexical_top", "lexical_margin", "dense_top", "dense_margin", "agreement", "overlap",
-    "coverage_top", "coverage_first", "sentence_top", "unknown_share", "terms", "english", "asks_figure",
-    "figure_sentence",
+    "lexical_top", "lexical_margin", "dense_top", "dense_margin", "dense_first", "agreement", "overlap",
+    "document_share", "coverage_top", "coverage_first", "sentence_top", "figure_sentence", "known_coverage_top",
+    "known_coverage_first", "known_sentence_top", "known_figure_sentence", "unknown_share", "terms", "english",
+    "asks_figure", "bigram_clause",
 )
 """The signals, in the order of the fitted coefficients."""
 HEAD = 5
@@ -48,32 +52,63 @@ def signals(query: Query, hits: Sequence[Hit], weights: Mapping[str, float], idf
     unknown = sum(
         weights.get(t.term, 0.0) for t in query.key_terms if not any(idf(a) > 0 for a in t.alternatives)
     )
+    known = total - unknown
+    coverage_top = max((h.coverage for h in head), default=0.0)
+    coverage_first = first.coverage if first is not None else 0.0
+    sentence_top = best_sentence_share(query, head[:3], weights, total)
+    figure_sentence = best_sentence_share(query, head, weights, total, query.quantity) if query.quantity else 0.0
     return {
         "lexical_top": (lexical[0] if lexical else 0.0) / lexical_norm,
         "lexical_margin": ((lexical[0] - lexical[1]) if len(lexical) > 1 else 0.0) / lexical_norm,
         "dense_top": dense[0] if dense else 0.0,
         "dense_margin": (dense[0] - dense[1]) if len(dense) > 1 else 0.0,
+        "dense_first": first.dense_score if first is not None else 0.0,
         "agreement": float(
             first is not None and first.lexical_rank is not None and first.dense_rank is not None
             and max(first.lexical_rank, first.dense_rank) < 3
         ),
         "overlap": len(lex_top5 & dense_top5) / HEAD,
-        "coverage_top": max((h.coverage for h in head), default=0.0),
-        "coverage_first": first.coverage if first is not None else 0.0,
-        "sentence_top": best_sentence_share(query, head[:3], weights, total),
+        "document_share": sum(h.clause.source == first.clause.source for h in head) / HEAD if first is not None else 0.0,
+        "coverage_top": coverage_top,
+        "coverage_first": coverage_first,
+        "sentence_top": sentence_top,
+        "figure_sentence": figure_sentence,
+        "known_coverage_top": _known(coverage_top, total, known),
+        "known_coverage_first": _known(coverage_first, total, known),
+        "known_sentence_top": _known(sentence_top, total, known),
+        "known_figure_sentence": _known(figure_sentence, total, known),
         "asks_figure": float(query.quantity is not None),
-        "figure_sentence": best_sentence_share(query, head, weights, total, query.quantity) if query.quantity else 0.0,
+        "bigram_clause": max((bigram_share(query.text, h.clause.text) for h in head[:3]), default=0.0),
         "unknown_share": unknown / total if total > 0 else 0.0,
         "terms": math.log1p(len(query.key_terms)),
         "english": float(query.english),
     }
 
 
+def _known(share: float, total: float, known: float) -> float:
+    """A share of all the key-term weight as a share of the known weight (no key terms: unchanged)."""
+    if total <= 0:
+        return share
+    return min(share * total / known, 1.0) if known > 0 else 0.0
+
+
+def bigram_share(question: str, text: str) -> float:
+    """The share of the question's distinct character pairs (letters and digits, normalised) the text holds: a
+    match that needs no segmentation, so partial words and words jieba splits differently still count."""
+    asked = _bigrams(question)
+    return len(asked & _bigrams(text)) / len(asked) if asked else 0.0
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = "".join(ch for ch in normalise(text) if ch.isalnum())
+    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
 def best_sentence_share(
     query: Query, hits: Sequence[Hit], weights: Mapping[str, float], total: float, holding: re.Pattern[str] | None = None
 ) -> float:
-    """The largest share of the key-term weight one sentence of the hits holds (with its clause's headings);
-    with ``holding``, among the sentences that match it (a figure of the kind asked for)."""
+    """The largest share of the key-term weight ``total`` one sentence of the hits holds (with its clause's
+    headings); with ``holding``, among the sentences that match it (a figure of the kind asked for)."""
     if total <= 0:
         return 1.0 if holding is None or any(holding.search(normalise(h.clause.text)) for h in hits) else 0.0
     best = 0.0

@@ -61,6 +61,17 @@ def compose(question: str, parts: list[tuple[str, str, Hit]]) -> Answer:
     return Answer(question=question, text=text, citations=citations)
 
 
+_UNIT_RE = re.compile(r"[^。\n]+(?:。|\n|$)")
+"""A sentence of an answer with its citation marks (answers end sentences with 。 or a line)."""
+_CITED_RE = re.compile(r"\[\d+\]")
+
+
+def new_sentences(answer: Answer, said: list[str]) -> list[str]:
+    """The sentences of an answer (with their citation marks) that the texts already said do not hold."""
+    told = _CITED_RE.sub("", "".join(said))
+    return [u for u in _UNIT_RE.findall(answer.text) if _CITED_RE.sub("", u).strip("。\n ") not in told]
+
+
 def combine(question: str, answers: list[Answer]) -> Answer:
     """One answer to a question of several parts from the answers to each part, in order: citations renumbered
     across the parts, a part the documents do not answer said so in its place. All parts unanswered: the first
@@ -70,22 +81,30 @@ def combine(question: str, answers: list[Answer]) -> Answer:
     numbers: dict[str, int] = {}
     citations: list[Citation] = []
     lines: list[str] = []
-    said: set[str] = set()
+    said: list[str] = []
     for answer in answers:
-        if answer.text in said:  # two parts the same passage answers (施行 and 修正 of one law)
-            continue
-        said.add(answer.text)
         if answer.abstained:
-            lines.append(in_script(CANNOT_ANSWER, "traditional" if is_traditional(question) else "simplified").rstrip("。")
-                         + f"（{answer.question.strip()}）")
+            if answer.text not in said:
+                said.append(answer.text)
+                lines.append(in_script(CANNOT_ANSWER, "traditional" if is_traditional(question) else "simplified").rstrip("。")
+                             + f"（{answer.question.strip()}）")
             continue
+        # what an earlier part already said is not said again (施行 and 通过 of one law come from one header)
+        units = new_sentences(answer, said)
+        said.append(answer.text)
+        if not units:
+            continue
+        text = "".join(units).strip()
         mapping = {}
+        used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         for c in answer.citations:
+            if c.n not in used:
+                continue
             if c.clause_id not in numbers:
                 numbers[c.clause_id] = len(numbers) + 1
                 citations.append(replace(c, n=numbers[c.clause_id]))
             mapping[c.n] = numbers[c.clause_id]
-        lines.append(re.sub(r"\[(\d+)\]", lambda m, mp=mapping: f"[{mp.get(int(m.group(1)), m.group(1))}]", answer.text))
+        lines.append(re.sub(r"\[(\d+)\]", lambda m, mp=mapping: f"[{mp.get(int(m.group(1)), m.group(1))}]", text))
     seen: set[str] = set()
     retrieved = [c for a in answers for c in a.retrieved if not (c.clause_id in seen or seen.add(c.clause_id))]
     return Answer(

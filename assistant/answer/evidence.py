@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..retrieval.query import Query
 from ..store import lexical_text
 from ..text import normalise
-from ..types import Hit
+from ..types import DocumentMeta, Hit
 from .answerability import AnswerabilityModel, signals
 
 
@@ -42,7 +42,9 @@ def assess(
     if not hits:
         return Evidence(0.0, False, "没有检索到相关条款")
     texts = documents if documents is not None else {}
-    pool = " ".join(texts.get(h.clause.source) or lexical_text(h.clause, h.meta) for h in hits) + " ".join(h.meta.date_issued for h in hits)
+    pool = " ".join(texts.get(h.clause.source) or lexical_text(h.clause, h.meta) for h in hits) + " ".join(
+        " ".join((h.meta.date_issued, h.meta.date_published, h.meta.effective, *h.meta.history)) for h in hits
+    )  # a year the documents' own dates or history give (a revision named in the question: "（2024年修订）")
     missing_years = [y for y in query.years if y not in pool]
     if missing_years:
         return Evidence(0.0, False, f"相关文件没有提到{'、'.join(missing_years)}年")
@@ -68,10 +70,18 @@ def assess(
 
 
 def _missing_field(query: Query, hits: list[Hit]) -> str:
-    """The metadata field a question asks for when the document does not give it (e.g. no 发文字号)."""
+    """The metadata field a question asks for when the document does not give it (e.g. no 发文字号); for a
+    question naming several documents, when none of them gives it."""
+    if len(query.targets) >= 2:
+        firsts = [next((h for h in hits if h.clause.source in t.sources), None) for t in query.targets]
+        missing = {_field_missing(query, h.meta) for h in firsts if h is not None}
+        return missing.pop() if len(missing) == 1 else ""
     wanted = {s for t in query.targets for s in t.sources}
     doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
-    meta = doc_hits[0].meta
+    return _field_missing(query, doc_hits[0].meta)
+
+
+def _field_missing(query: Query, meta: DocumentMeta) -> str:
     if re.search(r"文号|字号|document number", query.norm) and not meta.doc_number:
         return "发文字号"
     if re.search(r"施行|生效|into (effect|force)|effective", query.norm) and not meta.effective:

@@ -306,11 +306,21 @@ class ExtractiveAnswerer:
         return parts
 
     def _metadata(self, query: Query, hits: list[Hit]) -> list[tuple[str, str, Hit]]:
-        wanted = {s for t in query.targets for s in t.sources}
-        doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
-        source = doc_hits[0].clause.source
+        """The facts of the document asked about; of each, for a question naming several ("…和…分别…")."""
+        if len(query.targets) < 2:
+            wanted = {s for t in query.targets for s in t.sources}
+            doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
+            return self._metadata_of(query, hits, doc_hits[0].clause.source)
+        parts = []
+        for target in query.targets:
+            source = next((h.clause.source for h in hits if h.clause.source in target.sources), "")
+            if source:
+                parts += self._metadata_of(query, hits, source)
+        return parts
+
+    def _metadata_of(self, query: Query, hits: list[Hit], source: str) -> list[tuple[str, str, Hit]]:
         mine = [h for h in hits if h.clause.source == source]
-        header = next((h for h in mine if h.clause.label == HEADER_LABEL), doc_hits[0])
+        header = next((h for h in mine if h.clause.label == HEADER_LABEL), mine[0])
         signoff = next((h for h in mine if h.clause.label == SIGNOFF_LABEL), None)
         meta = header.meta
         facts = []

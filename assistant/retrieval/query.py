@@ -39,7 +39,6 @@ _METADATA_RE = re.compile(
     r"\bwho gave\b|\b(take|took|come|came) into (effect|force)\b|\beffective date\b",
     re.I,
 )
-_COMPARISON_RE = re.compile(r"分别|各自|区别|不同|异同|相比|比较|对比|\bcompare|\bdifference|\bboth\b|\beach\b", re.I)
 _ARTICLE_RE = re.compile(r"哪一?条|第几条|哪一款|哪些条款|\bwhich (?:article|provision|clause)s?\b", re.I)
 _ENUMERATION_RE = re.compile(r"哪些|哪几|几种|几项|几类|几个方面|包括什么|包含什么|\bwhat (?:are|kinds?|types?)\b|\blist\b", re.I)
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -189,6 +188,10 @@ class Query:
     english: bool = False
 
 
+_STATE_NAME = "中华人民共和国"
+_DISTRIBUTED_RE = re.compile(r"(?:印发|发布|颁布|转发)《([^》]{2,80})》")
+
+
 def region_aliases(meta: DocumentMeta) -> set[str]:
     """Short and full names of a document's region (``张掖市`` → ``张掖市``, ``张掖``)."""
     aliases: set[str] = set()
@@ -202,11 +205,17 @@ def region_aliases(meta: DocumentMeta) -> set[str]:
 
 
 def document_aliases(meta: DocumentMeta) -> set[str]:
-    """Names that pick out one document: the speaker of a speech (``…法制办主任 白文晖`` → ``白文晖``)."""
-    if meta.doc_type != "讲话" or not meta.issuer:
-        return set()
-    speaker = normalise(meta.issuer).split()[-1]
-    return {speaker} if 2 <= len(speaker) <= 4 and has_cjk(speaker) else set()
+    """Names that pick out one document: its title, without the state's name legislation is cited without
+    (``中华人民共和国反外国制裁法`` → ``反外国制裁法``), the document a notice distributes
+    (``关于印发《X》的通知`` → ``X``), and the speaker of a speech (``…法制办主任 白文晖`` → ``白文晖``)."""
+    title = normalise(meta.title).strip()
+    aliases = {title, title.removeprefix(_STATE_NAME)} if has_cjk(title) else set()
+    aliases |= {normalise(inner) for inner in _DISTRIBUTED_RE.findall(title)}
+    if meta.doc_type == "讲话" and meta.issuer:
+        speaker = normalise(meta.issuer).split()[-1]
+        if 2 <= len(speaker) <= 4 and has_cjk(speaker):
+            aliases.add(speaker)
+    return {a for a in aliases if len(a) >= 2}
 
 
 class QueryAnalyzer:
@@ -230,7 +239,7 @@ class QueryAnalyzer:
             for alias in region_aliases(meta):
                 groups.setdefault(alias, set()).add(meta.source)
         self.region_groups = {a: tuple(sorted(s)) for a, s in groups.items()}
-        # names that pick out one document: a speech by its speaker
+        # names that pick out one document: its title, a speech by its speaker
         self.document_names: dict[str, tuple[str, ...]] = {}
         for meta in metas:
             for alias in document_aliases(meta):
@@ -282,8 +291,12 @@ class QueryAnalyzer:
         return max(weights) if weights and all(weights) else 0.0
 
     def _intent(self, norm: str, targets: tuple[Target, ...]) -> str:
-        if len(targets) >= 2 or (_COMPARISON_RE.search(norm) and len(targets) >= 2):
-            return "comparison"
+        """The answer path; a question naming two documents or regions compares them, unless it asks for the
+        documents' own facts (施行日期 of each: the metadata path answers for each)."""
+        kind = self._kind(norm)
+        return "comparison" if len(targets) >= 2 and kind != "metadata" else kind
+
+    def _kind(self, norm: str) -> str:
         if self.intents is not None:
             return self.intents.predict(norm)
         if _METADATA_RE.search(norm):
@@ -297,8 +310,8 @@ class QueryAnalyzer:
     def _targets(self, searchable: str) -> tuple[Target, ...]:
         found: list[Target] = []
         covered: set[str] = set()
-        for alias in sorted(self.document_names, key=len, reverse=True):
-            if alias in searchable and not set(self.document_names[alias]) <= covered:
+        for alias in sorted(self.document_names, key=len, reverse=True):  # the longest name first (刑法修正案 before 刑法)
+            if alias in searchable and not set(self.document_names[alias]) <= covered and not any(alias in t.name for t in found):
                 found.append(Target(alias, self.document_names[alias]))
                 covered.update(self.document_names[alias])
         named = set(covered)

@@ -11,8 +11,12 @@ Rows come from train datasets run through the real answer path (``Assistant.asse
 
 Folds group rows by document (a question and its counterfactual copy stay together), so the cross-validated
 scores are those of documents the model has not seen. The coefficients keep the direction each signal can only
-have (:data:`SIGNS`). The regularisation strength is chosen by that
-cross-validation; the threshold maximises the balanced accuracy of the cross-validated probabilities.
+have (:data:`SIGNS`). The two kinds of negative weigh the same in the fit and in the threshold: counterfactual
+copies outnumber the written near-misses five to one, and unweighted the model learns what tells a copy from its
+original (the gold document is missing) and little of what a near-miss lacks (what it asks is not said). The
+regularisation strength is chosen by the cross-validated (weighted) log loss; the threshold maximises the
+kind-balanced accuracy of the cross-validated probabilities: the mean of the answerable questions' answer rate
+and the negative kinds' mean abstention rate.
 """
 
 from __future__ import annotations
@@ -46,12 +50,21 @@ C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 HEAD = 5
 
 
+KINDS = ("answerable", "unanswerable", "counterfactual")
+
+
 @dataclass(frozen=True)
 class Row:
     id: str
     group: str
     label: int
     values: dict[str, float]
+    kind: str = ""
+    """One of :data:`KINDS` (by default that of the label: answerable or unanswerable)."""
+
+    @property
+    def of_kind(self) -> str:
+        return self.kind or KINDS[0 if self.label else 1]
 
 
 def neutral_model() -> AnswerabilityModel:
@@ -84,15 +97,28 @@ def collect(assistant: Any, questions: Sequence[Question]) -> tuple[list[Row], d
             if not q.gold or not hit_at(passages, q.gold, HEAD):
                 left["retrieval missed"] += 1
                 continue
-        rows.append(Row(q.id, group_of(q, originals), int(q.answerable), assessed.evidence.signals))
+        kind = "answerable" if q.answerable else "counterfactual" if q.counterfactual else "unanswerable"
+        rows.append(Row(q.id, group_of(q, originals), int(q.answerable), assessed.evidence.signals, kind))
     return rows, left
 
 
-def _matrix(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _matrix(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x = np.array([[r.values[f] for f in FEATURES] for r in rows], dtype=float)
     y = np.array([r.label for r in rows])
     groups = np.array([r.group for r in rows])
-    return x, y, groups
+    kinds = np.array([r.of_kind for r in rows])
+    return x, y, groups, kinds
+
+
+def kind_weights(kinds: np.ndarray) -> np.ndarray:
+    """Row weights under which every negative kind present weighs as much as the others together weigh in
+    rows (answerable rows weigh 1)."""
+    w = np.ones(len(kinds))
+    negative = [k for k in KINDS[1:] if (kinds == k).any()]
+    total = sum(int((kinds == k).sum()) for k in negative)
+    for k in negative:
+        w[kinds == k] = total / len(negative) / (kinds == k).sum()
+    return w
 
 
 class MonotoneLogistic:
@@ -103,9 +129,10 @@ class MonotoneLogistic:
     def __init__(self, c: float) -> None:
         self.c = c
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> MonotoneLogistic:
+    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> MonotoneLogistic:
         from scipy.optimize import minimize
 
+        w_row = np.ones(len(y)) if weights is None else weights
         self.mean = x.mean(axis=0)
         self.scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
         z = (x - self.mean) / self.scale
@@ -115,8 +142,9 @@ class MonotoneLogistic:
         def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
             margin = z @ w[:-1] + w[-1]
             p = 1.0 / (1.0 + np.exp(-margin))
-            nll = np.logaddexp(0.0, margin).sum() - (y * margin).sum()
-            grad = np.append(z.T @ (p - y), (p - y).sum())
+            nll = (w_row * (np.logaddexp(0.0, margin) - y * margin)).sum()
+            residual = w_row * (p - y)
+            grad = np.append(z.T @ residual, residual.sum())
             reg = 0.5 / self.c
             grad[:-1] += 2 * reg * w[:-1]
             return float(nll + reg * (w[:-1] ** 2).sum()), grad
@@ -129,52 +157,72 @@ class MonotoneLogistic:
         return 1.0 / (1.0 + np.exp(-(((x - self.mean) / self.scale) @ self.coef + self.intercept)))
 
 
-def _cv_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
+def _cv_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, weights: np.ndarray) -> np.ndarray:
     from sklearn.model_selection import GroupKFold
 
     p = np.zeros(len(y))
     for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-        p[test] = MonotoneLogistic(c).fit(x[train], y[train]).predict(x[test])
+        p[test] = MonotoneLogistic(c).fit(x[train], y[train], weights[train]).predict(x[test])
     return p
 
 
-def _best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """The cut on probabilities with the highest balanced accuracy (midpoint between neighbouring values)."""
+def _best_threshold(p: np.ndarray, kinds: np.ndarray) -> tuple[float, float]:
+    """The cut on probabilities with the highest kind-balanced accuracy (midpoint between neighbouring values)."""
     best, best_score = 0.5, -1.0
     values = np.unique(p)
     for lo, hi in itertools.pairwise(values):
         cut = (lo + hi) / 2
-        score = balanced_accuracy(p >= cut, y)
+        score = kind_balanced_accuracy(p >= cut, kinds)
         if score > best_score:
             best, best_score = float(cut), score
     return best, best_score
 
 
-def balanced_accuracy(answered: np.ndarray, y: np.ndarray) -> float:
-    return float((answered[y == 1].mean() + (~answered[y == 0]).mean()) / 2)
+def kind_rates(answered: np.ndarray, kinds: np.ndarray) -> dict[str, float]:
+    """Of each kind present: the share answered (answerable) or abstained (the negative kinds)."""
+    return {
+        k: float(answered[kinds == k].mean() if k == KINDS[0] else (~answered[kinds == k]).mean())
+        for k in KINDS if (kinds == k).any()
+    }
+
+
+def kind_balanced_accuracy(answered: np.ndarray, kinds: np.ndarray) -> float:
+    """The mean of the answer rate of the answerable rows and the mean abstention rate of the negative kinds
+    (with one negative kind: the balanced accuracy)."""
+    rates = kind_rates(answered, kinds)
+    negative = [v for k, v in rates.items() if k != KINDS[0]]
+    return (rates.get(KINDS[0], 0.0) + (sum(negative) / len(negative) if negative else 0.0)) / 2
 
 
 def fit(rows: Sequence[Row]) -> tuple[AnswerabilityModel, dict[str, Any]]:
     """The model fitted on all rows, and its cross-validated scores (by document)."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-    x, y, groups = _matrix(rows)
+    x, y, groups, kinds = _matrix(rows)
     if len(set(y)) < 2:
         raise ValueError("the datasets give rows of one label only: need answerable and unanswerable questions")
-    losses = {c: log_loss(y, _cv_probabilities(x, y, groups, c)) for c in C_GRID}
+    weights = kind_weights(kinds)
+    losses = {c: log_loss(y, _cv_probabilities(x, y, groups, c, weights), sample_weight=weights) for c in C_GRID}
     c = min(losses, key=losses.get)
-    p = _cv_probabilities(x, y, groups, c)
-    threshold, score = _best_threshold(p, y)
+    p = _cv_probabilities(x, y, groups, c, weights)
+    threshold, score = _best_threshold(p, kinds)
     answered = p >= threshold
+    positive = kinds == KINDS[0]
     cv = {
-        "folds": FOLDS, "grouped_by": "document", "C": c, "log_loss": round(float(log_loss(y, p)), 4),
-        "brier": round(float(brier_score_loss(y, p)), 4), "roc_auc": round(float(roc_auc_score(y, p)), 4),
-        "balanced_accuracy": round(score, 4),
-        "answered_when_answerable": round(float(answered[y == 1].mean()), 4),
-        "abstained_when_not": round(float((~answered[y == 0]).mean()), 4),
+        "folds": FOLDS, "grouped_by": "document", "C": c, "weighted_by_kind": True,
+        "log_loss": round(float(log_loss(y, p, sample_weight=weights)), 4),
+        "brier": round(float(brier_score_loss(y, p, sample_weight=weights)), 4),
+        "roc_auc": round(float(roc_auc_score(y, p)), 4),
+        "roc_auc_by_kind": {
+            k: round(float(roc_auc_score(y[positive | (kinds == k)], p[positive | (kinds == k)])), 4)
+            for k in KINDS[1:] if (kinds == k).any()
+        },
+        "kind_balanced_accuracy": round(score, 4),
+        "rates_by_kind": {k: round(v, 4) for k, v in kind_rates(answered, kinds).items()},
+        "rows_by_kind": {k: int((kinds == k).sum()) for k in KINDS if (kinds == k).any()},
         "log_loss_by_C": {str(k): round(float(v), 4) for k, v in losses.items()},
     }
-    final = MonotoneLogistic(c).fit(x, y)
+    final = MonotoneLogistic(c).fit(x, y, weights)
     model = AnswerabilityModel(
         features=FEATURES, mean=tuple(float(v) for v in final.mean), scale=tuple(float(v) for v in final.scale),
         coef=tuple(round(float(v), 6) for v in final.coef), intercept=round(final.intercept, 6),
