@@ -31,8 +31,8 @@ from .retrieval.intent import IntentModel
 from .retrieval.query import question_parts
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
-from .text import normalise
-from .types import Answer, Citation, DocumentMeta, Hit
+from .text import IN_FORCE_RE, normalise, tokenize
+from .types import Answer, Citation, Clause, DocumentMeta, Hit
 
 log = logging.getLogger(__name__)
 RETRIEVED_SHOWN = 10
@@ -226,7 +226,9 @@ class Assistant:
             have = {h.clause.id for h in hits}
             for source in sources or [hits[0].clause.source]:  # of each document a comparison names
                 meta = store.meta(source)
-                hits += [Hit(clause=c, meta=meta, score=0.0) for c in store.frame(source) if c.id not in have]
+                frame = [*store.frame(source), *in_force_clauses(store, source)]
+                hits += [Hit(clause=c, meta=meta, score=0.0) for c in frame if c.id not in have]
+                have |= {c.id for c in frame}
         return hits
 
     def documents(self) -> list[dict]:
@@ -291,6 +293,16 @@ def place_scope(store: ClauseStore, query: Query, filters: Filters) -> tuple[Fil
     if len(inside) <= len(outside):
         return replace(filters, sources=inside), []
     return replace(filters, exclude=(*filters.exclude, *outside)), []
+
+
+def in_force_clauses(store: ClauseStore, source: str) -> list[Clause]:
+    """The clause of a document saying when it takes effect (``本法自…起施行``), when it has one: the metadata
+    answer cites it beside the date."""
+    if not store.meta(source).effective:
+        return []
+    found = store.lexical_search(tokenize("施行 实施 生效"), 5, Filters(sources=(source,)))
+    clauses = [store.catalog.get(cid) for cid, _ in found]
+    return [c for c in clauses if c is not None and IN_FORCE_RE.search(normalise(c.text))][:1]
 
 
 def prefer_current(hits: list[Hit], versions: dict[str, Version]) -> list[Hit]:

@@ -124,3 +124,9 @@ def cn_number(text: str) -> int:
         else:
             current = "零一二三四五六七八九".find(ch) if ch != "〇" else 0
     return total + max(current, 0)
+
+
+IN_FORCE_RE = re.compile(
+    r"(?:^|[。；\n])\s*(?:第[^条\n]{1,8}条|[一二三四五六七八九十百零〇]{1,5}、|[（(][一二三四五六七八九十百零〇]{1,5}[）)])?\s*(?:本|此)[\u4e00-\u9fff]{0,16}?自([^。；，\n]{2,30}?)起?(?:施行|实施|實施|生效|执行|執行)"
+)
+"""A document's own in-force sentence (``第十六条 本法自公布之日起施行``, ``九、本修正案自…起施行``); group 1: when."""

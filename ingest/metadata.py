@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from assistant.regions import Gazetteer, Place, load_gazetteer
-from assistant.text import is_traditional, to_simplified
+from assistant.text import IN_FORCE_RE, is_traditional, to_simplified
 from assistant.types import DocumentMeta
 
 DOC_NUMBER_RE = re.compile(
@@ -71,9 +71,6 @@ _BODY_END_RE = re.compile(
     rf"第{_NUM}次|第{_NUM}号|令第|公告|《|[（(]|(?:部长办公|常务|全体|部务|主任|办公)?会议|审议|通过|批准|公布|发布|颁布|修正|修订|施行|实施"
 )
 _ORDER_RE = re.compile(rf"([\u4e00-\u9fff]{{1,40}}?(?:令|公告))第({_NUM})号")
-_IN_FORCE_RE = re.compile(
-    r"(?:^|[。；\n])\s*(?:第[^条\n]{1,8}条|[一二三四五六七八九十百零〇]{1,5}、|[（(][一二三四五六七八九十百零〇]{1,5}[）)])?\s*(?:本|此)[\u4e00-\u9fff]{0,16}?自([^。；，\n]{2,30}?)起?(?:施行|实施|實施|生效|执行|執行)"
-)
 _STATUS_RE = re.compile(r"(?:时效性|效力状态|效力级别|有效性|状态)\s*[:：]\s*(现行有效|已修订|已废止|已失效|失效)")
 _STATUS_MARK_RE = re.compile(r"[（(【\[]\s*(现行有效|已修订|已废止|已失效|失效)\s*[）)】\]]$")
 _STATUS_LINE_RE = re.compile(r"(现行有效|已修订|已废止|已失效|失效)")
@@ -226,7 +223,7 @@ def in_force_date(events: list[Event], text: str, issued: str) -> str:
     for event in reversed(events):
         if event.in_force:
             return event.date
-    matches = list(_IN_FORCE_RE.finditer(text))
+    matches = list(IN_FORCE_RE.finditer(text))
     if not matches:
         return ""
     when = matches[-1].group(1)

@@ -4,9 +4,10 @@ several parts, and the English glossary read from CC-CEDICT."""
 from __future__ import annotations
 
 from assistant.answer.compose import combine
-from assistant.answer.extractive import english_label, history_line, listed_items
+from assistant.answer.extractive import english_label, history_line, listed_items, with_provisos
 from assistant.retrieval.english import Glossary, base_forms
 from assistant.retrieval.query import question_parts
+from assistant.text import split_sentences
 from assistant.types import Answer, Citation
 
 MEASURES = "第三十六条 经批准，可以采取下列措施：\n（一）对特定人员实施采样检验；\n（二）暂时封锁有关国境；\n（三）其他必要的应急处置措施。\n前款措施由国务院决定。"
@@ -61,3 +62,14 @@ def test_english_words_reach_their_chinese_terms_through_the_dictionary() -> Non
     assert "the" not in translated and "of" not in translated  # stop words translate to nothing
     assert "浙江" in glossary.proper_names("In Zhejiang, who decides?")
     assert "reconsider" in base_forms("reconsideration") and "issue" in base_forms("issuing")
+
+
+def test_a_proviso_stays_with_the_rule_it_qualifies() -> None:
+    text = "第九条 申请人不得委托他人办理；但是，因病不能亲自办理的除外。前款规定不适用于法人；除本条例另有规定外，由县级部门受理。"
+    spans = with_provisos(text, split_sentences(text))
+    assert [text[a:b] for a, b in spans] == [
+        "第九条 申请人不得委托他人办理；但是，因病不能亲自办理的除外。",
+        "前款规定不适用于法人；除本条例另有规定外，由县级部门受理。",
+    ]
+    plain = "甲应当报告；乙应当登记。"
+    assert [plain[a:b] for a, b in with_provisos(plain, split_sentences(plain))] == ["甲应当报告；", "乙应当登记。"]

@@ -31,7 +31,7 @@ def synthetic_rows(n: int = 400, seed: int = 3) -> list[Row]:
     for i in range(n):
         label = int(i % 2 == 0)
         values = {f: float(rng.normal()) for f in FEATURES}
-        values["known_coverage_first"] = float(rng.normal(1.5 if label else -1.5))
+        values["coverage_first"] = float(rng.normal(1.5 if label else -1.5))
         values["dense_top"] = float(rng.normal(1.0 if label else -1.0))
         rows.append(Row(f"q{i}", f"doc{i % 20}", label, values))
     return rows
@@ -41,9 +41,9 @@ def test_the_monotone_model_keeps_the_signs_it_is_given() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, len(FEATURES)))
     lexical = FEATURES.index("lexical_top")
-    y = (x[:, FEATURES.index("known_coverage_first")] - x[:, lexical] > 0).astype(int)  # lexical_top "hurts"
+    y = (x[:, FEATURES.index("coverage_first")] - x[:, lexical] > 0).astype(int)  # lexical_top "hurts"
     model = MonotoneLogistic(1.0).fit(x, y)
-    assert model.coef[FEATURES.index("known_coverage_first")] > 0.5
+    assert model.coef[FEATURES.index("coverage_first")] > 0.5
     assert model.coef[lexical] == pytest.approx(0.0, abs=1e-9)  # held at its bound: evidence never counts against
     for feature, sign in SIGNS.items():
         coef = model.coef[FEATURES.index(feature)]
@@ -53,15 +53,15 @@ def test_the_monotone_model_keeps_the_signs_it_is_given() -> None:
 def test_fit_separates_what_the_signals_separate_and_reports_cross_validated_scores() -> None:
     model, cv = fit(synthetic_rows())
     assert cv["grouped_by"] == "document" and cv["roc_auc"] > 0.9 and cv["kind_balanced_accuracy"] > 0.85
-    strong = {f: 0.0 for f in FEATURES} | {"known_coverage_first": 2.0, "dense_top": 1.5}
-    weak = {f: 0.0 for f in FEATURES} | {"known_coverage_first": -2.0, "dense_top": -1.5}
+    strong = {f: 0.0 for f in FEATURES} | {"coverage_first": 2.0, "dense_top": 1.5}
+    weak = {f: 0.0 for f in FEATURES} | {"coverage_first": -2.0, "dense_top": -1.5}
     assert model.probability(strong) > model.threshold > model.probability(weak)
 
 
 def test_each_kind_of_negative_weighs_the_same_in_the_fit_and_the_threshold() -> None:
     kinds = np.array(["answerable", "counterfactual", "counterfactual", "counterfactual", "unanswerable"])
-    assert kind_weights(kinds).tolist() == pytest.approx([1.0, 2 / 3, 2 / 3, 2 / 3, 2.0])
-    assert kind_weights(np.array(["answerable", "unanswerable", "unanswerable"])).tolist() == [1.0, 1.0, 1.0]
+    assert kind_weights(kinds).tolist() == pytest.approx([1.0, 1 / 6, 1 / 6, 1 / 6, 1 / 2])
+    assert kind_weights(np.array(["answerable", "answerable", "unanswerable"])).tolist() == [1.0, 1.0, 2.0]
     # abstaining on all three copies and answering the near-miss: (1 + (1 + 0) / 2) / 2
     answered = np.array([True, False, False, False, True])
     assert kind_balanced_accuracy(answered, kinds) == pytest.approx(0.75)

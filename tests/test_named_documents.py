@@ -12,6 +12,7 @@ from assistant.answer.compose import combine
 from assistant.retrieval.query import document_aliases
 from assistant.service import Assistant
 from assistant.settings import Settings, load_settings
+from assistant.store import Filters
 from assistant.types import Answer, Citation, DocumentMeta
 from ingest.documents import read_document
 from ingest.pipeline import ingest
@@ -117,6 +118,8 @@ def test_a_law_is_named_by_its_title_without_the_states_name() -> None:
     assert document_aliases(meta) == {"中华人民共和国街巷命名法", "街巷命名法"}
     notice = DocumentMeta(source="b.txt", title="关于印发《张掖市法治政府建设实施方案》的通知")
     assert "张掖市法治政府建设实施方案" in document_aliases(notice)
+    decision = DocumentMeta(source="c.md", title="全国人民代表大会常务委员会关于加强街巷标志保护的决定")
+    assert "关于加强街巷标志保护的决定" in document_aliases(decision)
 
 
 def test_a_law_named_without_brackets_is_searched_alone(assistant: Assistant) -> None:
@@ -156,3 +159,25 @@ def test_a_part_repeating_an_earlier_parts_sentences_adds_only_what_is_new() -> 
 def test_the_character_pair_share_needs_no_segmentation() -> None:
     assert bigram_share("街巷标志", "设置街巷的标志") == pytest.approx(2 / 3)  # 街巷, 标志 of 街巷/巷标/标志
     assert bigram_share("？", "任何文字") == 0.0
+
+
+def test_an_in_force_question_cites_the_article_that_says_so(assistant: Assistant) -> None:
+    answer = assistant.ask("街巷命名法和关于加强街巷标志保护的决定分别从什么时候开始施行？")
+    assert not answer.abstained, answer.text
+    clauses = {(c.source, c.clause) for c in answer.citations}
+    assert {("街巷命名法.md", "第八条"), ("关于加强街巷标志保护的决定.md", "三")} <= clauses
+    assert "本法自公布之日起施行" in answer.text and "2020年5月1日" in answer.text
+    assert "会议通过" not in answer.text  # 修正 or 通过 in a name asks nothing about the history
+
+
+def test_a_metadata_question_naming_no_document_is_not_answered_from_whichever_header_came_first(
+    assistant: Assistant,
+) -> None:
+    # the first part names a document the search leaves out; the second names none, and every header here
+    # gives an adopting body: before, the first header retrieved answered it
+    leave_out = Filters(exclude=("福建省台湾同胞就业促进条例.md",))
+    assert assistant.assess("是哪个机关通过的？", [], leave_out).query.intent == "metadata"
+    answer = assistant.ask("福建省台湾同胞就业促进条例是哪天通过的？是哪个机关通过的？", [], leave_out)
+    assert answer.abstained, answer.text
+    named = assistant.ask("街巷命名法是哪个机关通过的？")
+    assert not named.abstained and "全国人民代表大会常务委员会" in named.text

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..retrieval.query import Query
+from ..retrieval.query import Query, asked
 from ..store import lexical_text
 from ..text import normalise
 from ..types import DocumentMeta, Hit
@@ -59,10 +59,16 @@ def assess(
         missing = _missing_field(query, hits)
         if missing:
             return Evidence(0.0, False, f"该文件没有注明{missing}")
-        return Evidence(1.0, True)
+        if query.targets:  # the document asked about is named: its header answers
+            return Evidence(1.0, True)
+        # no document named: which one is asked about is retrieval's guess, judged like any other evidence
     if query.targets and not query.key_terms:
         return Evidence(1.0, True)
-    values = signals(query, hits, weights, idf)
+    # a comparison is answered document by document: the evidence of the best-supported one (its hits alone;
+    # the interleaved list of several would read as weak agreement)
+    groups = [[h for h in hits if h.clause.source in t.sources] for t in query.targets] if len(query.targets) >= 2 else []
+    candidates = [signals(query, group, weights, idf) for group in groups if group] or [signals(query, hits, weights, idf)]
+    values = max(candidates, key=model.probability)
     p = model.probability(values)
     cut = model.threshold if threshold is None else threshold
     reason = "" if p >= cut else f"证据不足（可回答概率 {p:.2f}，低于 {cut:.2f}）"
@@ -82,13 +88,14 @@ def _missing_field(query: Query, hits: list[Hit]) -> str:
 
 
 def _field_missing(query: Query, meta: DocumentMeta) -> str:
-    if re.search(r"文号|字号|document number", query.norm) and not meta.doc_number:
+    asking = asked(query)
+    if re.search(r"文号|字号|document number", asking) and not meta.doc_number:
         return "发文字号"
-    if re.search(r"施行|生效|into (effect|force)|effective", query.norm) and not meta.effective:
+    if re.search(r"施行|生效|into (effect|force)|effective", asking) and not meta.effective:
         return "施行日期"
-    if re.search(r"修正|修订|amend|revis", query.norm) and not meta.history:
+    if re.search(r"修正|修订|amend|revis", asking) and not meta.history:
         return "修改情况"
-    if re.search(r"哪一?天|日期|什么时候|何时|\bwhen\b", query.norm) and not (meta.date_issued or meta.date_published or meta.effective):
+    if re.search(r"哪一?天|日期|什么时候|何时|\bwhen\b", asking) and not (meta.date_issued or meta.date_published or meta.effective):
         return "日期"
     return ""
 

@@ -9,8 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from ..retrieval.query import KeyTerm, Query
-from ..text import cn_number, in_script, normalise, split_sentences
+from ..retrieval.query import KeyTerm, Query, asked
+from ..text import IN_FORCE_RE, cn_number, in_script, normalise, split_sentences
 from ..types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Hit
 from .compose import chinese_date, compose
 
@@ -146,13 +146,29 @@ def _has_bonus(norm: str, bonus: re.Pattern[str] | tuple[str, ...] | None) -> bo
     return bool(bonus) and any(w in norm for w in bonus)
 
 
+_PROVISO_RE = re.compile(r"(?:但是|但|除非)[，,]?|除[^。；]{1,40}外")
+"""How a proviso (但书) or exception opens: 但是，…的除外; 除…外."""
+
+
+def with_provisos(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans with each proviso joined to the sentence it qualifies (``…不得请求…；但是，…的除外``): a rule
+    quoted without its exception says what the law does not."""
+    joined: list[tuple[int, int]] = []
+    for start, end in spans:
+        if joined and _PROVISO_RE.match(text, start) and text[joined[-1][1] - 1] in "；;，,":
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
+
+
 def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None,
                  rank: int = 0, clause_share: float = 1.0, ranker: SentenceRanker | None = None) -> list[Sentence]:
     """The sentences of a clause (the ``rank``-th hit, holding ``clause_share`` of the top hit's key-term coverage)
     scored by ``ranker``; a clause's title is context, not an answer."""
     ranker = ranker or SentenceRanker()
     text = hit.clause.text
-    spans = split_sentences(text)
+    spans = with_provisos(text, split_sentences(text))
     out = []
     total = sum(weights.values()) or 1.0
     for position, (start, end) in enumerate(spans):
@@ -319,6 +335,7 @@ class ExtractiveAnswerer:
         return parts
 
     def _metadata_of(self, query: Query, hits: list[Hit], source: str) -> list[tuple[str, str, Hit]]:
+        asking = asked(query)
         mine = [h for h in hits if h.clause.source == source]
         header = next((h for h in mine if h.clause.label == HEADER_LABEL), mine[0])
         signoff = next((h for h in mine if h.clause.label == SIGNOFF_LABEL), None)
@@ -332,7 +349,7 @@ class ExtractiveAnswerer:
             facts.append(f"发文字号：{meta.doc_number}")
         parts = [("", in_script(f"《{meta.title}》，" + "，".join(facts), meta.script), header)]
         preamble = next((h for h in mine if h.clause.label == PREAMBLE_LABEL), None)
-        if preamble is not None and re.search(r"谁|哪个|机关|单位|issued|印发", query.norm):
+        if preamble is not None and re.search(r"谁|哪个|机关|单位|issued|印发", asking):
             announce = next(
                 (preamble.clause.text[a:b] for a, b in split_sentences(preamble.clause.text) if re.search(r"印發|印发|發布|发布", preamble.clause.text[a:b])),
                 "",
@@ -340,7 +357,7 @@ class ExtractiveAnswerer:
             if announce and len(announce) <= 160:
                 parts.append(("", announce, preamble))
         recipients = next((line for line in header.clause.text.splitlines() if line.rstrip().endswith(("：", ":")) and "各" in line), "")
-        if recipients and re.search(r"发给|主送|下发", query.norm):
+        if recipients and re.search(r"发给|主送|下发", asking):
             parts.append((in_script("主送：", meta.script), recipients.rstrip("：:"), header))
         dates = []
         if meta.date_issued:
@@ -352,7 +369,15 @@ class ExtractiveAnswerer:
         if dates:
             dated = signoff if signoff is not None and chinese_date(meta.date_issued)[:4] in signoff.clause.text else header
             parts.append(("", in_script("，".join(dates), meta.script), dated))
-        asked = re.search(r"修正|修订|通过|公布|令|amend|revis|adopt|promulgat", query.norm)
-        if meta.history and asked:
-            parts.append(("", history_line(meta.history, asked.group(0), query.norm), header))
+        in_force = next((h for h in mine if IN_FORCE_RE.search(normalise(h.clause.text))), None)
+        if in_force is not None and meta.effective and re.search(r"施行|生效|实施|into (effect|force)|effective", asking):
+            text = in_force.clause.text
+            said = next(
+                (text[a:b] for a, b in split_sentences(text) if IN_FORCE_RE.search(normalise(text[a:b]))), ""
+            )
+            if said:  # the article that says so, cited: 第十六条 本法自公布之日起施行
+                parts.append(("", said, in_force))
+        event = re.search(r"修正|修订|通过|公布|令|amend|revis|adopt|promulgat", asking)
+        if meta.history and event:
+            parts.append(("", history_line(meta.history, event.group(0), asking), header))
         return parts

@@ -192,6 +192,15 @@ _STATE_NAME = "中华人民共和国"
 _DISTRIBUTED_RE = re.compile(r"(?:印发|发布|颁布|转发)《([^》]{2,80})》")
 
 
+def asked(query: Query) -> str:
+    """The normalised question without the names of the documents it names (``刑法修正案`` asks nothing about
+    amendments, ``关于印发…的通知`` nothing about who issued what): what it asks of them."""
+    text = re.sub(r"《[^》]*》", " ", query.norm)
+    for target in sorted(query.targets, key=lambda t: len(t.name), reverse=True):
+        text = text.replace(normalise(target.name), " ")
+    return text
+
+
 def region_aliases(meta: DocumentMeta) -> set[str]:
     """Short and full names of a document's region (``张掖市`` → ``张掖市``, ``张掖``)."""
     aliases: set[str] = set()
@@ -206,11 +215,14 @@ def region_aliases(meta: DocumentMeta) -> set[str]:
 
 def document_aliases(meta: DocumentMeta) -> set[str]:
     """Names that pick out one document: its title, without the state's name legislation is cited without
-    (``中华人民共和国反外国制裁法`` → ``反外国制裁法``), the document a notice distributes
-    (``关于印发《X》的通知`` → ``X``), and the speaker of a speech (``…法制办主任 白文晖`` → ``白文晖``)."""
+    (``中华人民共和国反外国制裁法`` → ``反外国制裁法``) or without its maker (``…常务委员会关于…的决定`` →
+    ``关于…的决定``), the document a notice distributes (``关于印发《X》的通知`` → ``X``), and the speaker of a
+    speech (``…法制办主任 白文晖`` → ``白文晖``)."""
     title = normalise(meta.title).strip()
     aliases = {title, title.removeprefix(_STATE_NAME)} if has_cjk(title) else set()
     aliases |= {normalise(inner) for inner in _DISTRIBUTED_RE.findall(title)}
+    if title.find("关于") > 0:  # cited without its maker: 关于…的决定 of 全国人民代表大会常务委员会关于…的决定
+        aliases.add(title[title.index("关于"):])
     if meta.doc_type == "讲话" and meta.issuer:
         speaker = normalise(meta.issuer).split()[-1]
         if 2 <= len(speaker) <= 4 and has_cjk(speaker):
@@ -244,6 +256,7 @@ class QueryAnalyzer:
         for meta in metas:
             for alias in document_aliases(meta):
                 self.document_names[alias] = (*self.document_names.get(alias, ()), meta.source)
+        self._names_longest_first = sorted(self.document_names, key=len, reverse=True)
 
     def analyse(self, question: str) -> Query:
         norm = normalise(question).strip()
@@ -310,7 +323,7 @@ class QueryAnalyzer:
     def _targets(self, searchable: str) -> tuple[Target, ...]:
         found: list[Target] = []
         covered: set[str] = set()
-        for alias in sorted(self.document_names, key=len, reverse=True):  # the longest name first (刑法修正案 before 刑法)
+        for alias in self._names_longest_first:  # the longest name first (刑法修正案 before 刑法)
             if alias in searchable and not set(self.document_names[alias]) <= covered and not any(alias in t.name for t in found):
                 found.append(Target(alias, self.document_names[alias]))
                 covered.update(self.document_names[alias])
