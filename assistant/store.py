@@ -14,6 +14,8 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -83,6 +85,12 @@ LONG_FILTER = 200
 """Documents named in a filter beyond which dense search filters the neighbours itself."""
 OVERFETCH = 8
 """Neighbours read per one wanted when dense search filters them itself."""
+SMALL_SCOPE = 1000
+"""Clauses a search scoped to a few documents scores itself, from their vectors: Chroma's ``where`` on a document
+costs 0.17 s at 156k clauses (its vector search filters what it visits), reading 1,000 vectors by id 0.05 s and
+scoring them under a millisecond."""
+VECTOR_CACHE = 16_000
+"""Clause vectors kept after such a search (2 KB each with a 512-dimension encoder: 32 MB at most)."""
 
 
 class ClauseStore:
@@ -111,6 +119,7 @@ class ClauseStore:
         if not self.read_only:
             data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = None if self.read_only else WriteLock(data_dir / "write.lock")
+        self._vectors_lock = threading.Lock()
         self.client = chroma_client(chroma_settings, fresh=fresh)
         self.collection = open_collection(self.client, settings, embedder.name, create=not self.read_only)
         self._dirty = self._writing = False
@@ -125,6 +134,7 @@ class ClauseStore:
     # ------------------------------------------------------------ loading
 
     def _use(self, snap: Snapshot) -> None:
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._snap = snap
         self.documents: dict[str, dict[str, Any]] = snap.documents
         self.order: list[str] = snap.order
@@ -305,7 +315,12 @@ class ClauseStore:
             return []
         filters = self._without_disabled(filters)
         n = min(k, len(self.order))
-        if len(filters.sources) + len(filters.exclude) > LONG_FILTER:
+        mask = self._mask(filters)
+        if mask is not None:
+            rows = np.flatnonzero(mask)
+            if len(rows) <= SMALL_SCOPE:
+                return self._dense_exact(vector, [self.order[at] for at in rows], n)
+        if (filters.exclude and not filters.sources) or len(filters.sources) + len(filters.exclude) > LONG_FILTER:
             loose = replace(filters, sources=(), exclude=())
             wanted, unwanted = set(filters.sources), set(filters.exclude)
             found = self._dense(vector, min(n * OVERFETCH, len(self.order)), loose)
@@ -313,6 +328,35 @@ class ClauseStore:
             if len(kept) >= n or len(found) >= len(self.order):
                 return kept[:n]
         return self._dense(vector, n, filters)
+
+    def _dense_exact(self, vector: np.ndarray, ids: list[str], n: int) -> list[tuple[str, float]]:
+        """The ``n`` of ``ids`` nearest by cosine similarity, scored here (exact, unlike the index's search)."""
+        vectors = self._clause_vectors(ids)
+        ids = [i for i in ids if i in vectors]  # a record missing from the collection is not searched
+        if not ids:
+            return []
+        scores = np.stack([vectors[i] for i in ids]) @ (vector / (np.linalg.norm(vector) or 1.0))
+        best = np.argsort(-scores, kind="stable")[:n]
+        return [(ids[i], float(scores[i])) for i in best]
+
+    def _clause_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Unit vectors of clauses, read by id and kept in a bounded cache (cleared whenever the store reloads)."""
+        with self._vectors_lock:
+            missing = [i for i in ids if i not in self._vectors]
+        read: dict[str, np.ndarray] = {}
+        for start in range(0, len(missing), SMALL_SCOPE):
+            got = self.collection.get(ids=missing[start:start + SMALL_SCOPE], include=["embeddings"])
+            for cid, emb in zip(got["ids"], got["embeddings"], strict=True):
+                v = np.asarray(emb, dtype=np.float32)
+                read[cid] = v / (np.linalg.norm(v) or 1.0)
+        with self._vectors_lock:
+            self._vectors.update(read)
+            out = {i: self._vectors[i] for i in ids if i in self._vectors}
+            for i in out:
+                self._vectors.move_to_end(i)
+            while len(self._vectors) > VECTOR_CACHE:
+                self._vectors.popitem(last=False)
+        return out
 
     def _admits(self, cid: str, wanted: set[str], unwanted: set[str]) -> bool:
         source = self.catalog[cid].source
