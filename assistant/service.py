@@ -28,7 +28,7 @@ from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
 from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser
 from .retrieval.intent import IntentModel
-from .retrieval.query import question_parts
+from .retrieval.query import document_heads, question_parts
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
 from .text import IN_FORCE_RE, normalise, tokenize
@@ -221,10 +221,9 @@ class Assistant:
             hits = retriever.search(query, filters, k, candidates)
         hits = prefer_current(hits, store.versions())
         if query.intent == "metadata" and hits:  # a question about the document itself: bring its header and sign-off
-            firsts = [next((h for h in hits if h.clause.source in t.sources), None) for t in query.targets]
-            sources = dict.fromkeys(h.clause.source for h in firsts if h is not None) if len(firsts) >= 2 else {}
+            sources = [h.clause.source for h in document_heads(query, hits)] or [hits[0].clause.source]
             have = {h.clause.id for h in hits}
-            for source in sources or [hits[0].clause.source]:  # of each document a comparison names
+            for source in sources:  # of each document a comparison names
                 meta = store.meta(source)
                 frame = [*store.frame(source), *in_force_clauses(store, source)]
                 hits += [Hit(clause=c, meta=meta, score=0.0) for c in frame if c.id not in have]

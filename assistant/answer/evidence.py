@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..retrieval.query import Query, asked
+from ..retrieval.query import Query, asked, document_heads, hits_by_target
 from ..store import lexical_text
 from ..text import normalise
 from ..types import DocumentMeta, Hit
@@ -66,8 +66,8 @@ def assess(
         return Evidence(1.0, True)
     # a comparison is answered document by document: the evidence of the best-supported one (its hits alone;
     # the interleaved list of several would read as weak agreement)
-    groups = [[h for h in hits if h.clause.source in t.sources] for t in query.targets] if len(query.targets) >= 2 else []
-    candidates = [signals(query, group, weights, idf) for group in groups if group] or [signals(query, hits, weights, idf)]
+    groups = [mine for _, mine in hits_by_target(query, hits)] if len(query.targets) >= 2 else []
+    candidates = [signals(query, group, weights, idf) for group in groups] or [signals(query, hits, weights, idf)]
     values = max(candidates, key=model.probability)
     p = model.probability(values)
     cut = model.threshold if threshold is None else threshold
@@ -78,13 +78,8 @@ def assess(
 def _missing_field(query: Query, hits: list[Hit]) -> str:
     """The metadata field a question asks for when the document does not give it (e.g. no 发文字号); for a
     question naming several documents, when none of them gives it."""
-    if len(query.targets) >= 2:
-        firsts = [next((h for h in hits if h.clause.source in t.sources), None) for t in query.targets]
-        missing = {_field_missing(query, h.meta) for h in firsts if h is not None}
-        return missing.pop() if len(missing) == 1 else ""
-    wanted = {s for t in query.targets for s in t.sources}
-    doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
-    return _field_missing(query, doc_hits[0].meta)
+    missing = {_field_missing(query, head.meta) for head in document_heads(query, hits)}
+    return missing.pop() if len(missing) == 1 else ""
 
 
 def _field_missing(query: Query, meta: DocumentMeta) -> str:

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from ..retrieval.query import KeyTerm, Query, asked
+from ..retrieval.query import KeyTerm, Query, asked, document_heads, hits_by_target
 from ..text import IN_FORCE_RE, cn_number, in_script, normalise, split_sentences
 from ..types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Hit
 from .compose import chinese_date, compose
@@ -314,25 +314,14 @@ class ExtractiveAnswerer:
 
     def _comparison(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         parts = []
-        for target in query.targets:
-            mine = [h for h in hits if h.clause.source in target.sources]
-            if mine:
-                best = self._picked(query, mine, weights, limit=1)[0]
-                parts.append((f"{in_script(target.name, mine[0].meta.script)}：", best[1], best[2]))
+        for target, mine in hits_by_target(query, hits):
+            best = self._picked(query, mine, weights, limit=1)[0]
+            parts.append((f"{in_script(target.name, mine[0].meta.script)}：", best[1], best[2]))
         return parts
 
     def _metadata(self, query: Query, hits: list[Hit]) -> list[tuple[str, str, Hit]]:
         """The facts of the document asked about; of each, for a question naming several ("…和…分别…")."""
-        if len(query.targets) < 2:
-            wanted = {s for t in query.targets for s in t.sources}
-            doc_hits = [h for h in hits if not wanted or h.clause.source in wanted] or hits
-            return self._metadata_of(query, hits, doc_hits[0].clause.source)
-        parts = []
-        for target in query.targets:
-            source = next((h.clause.source for h in hits if h.clause.source in target.sources), "")
-            if source:
-                parts += self._metadata_of(query, hits, source)
-        return parts
+        return [part for head in document_heads(query, hits) for part in self._metadata_of(query, hits, head.clause.source)]
 
     def _metadata_of(self, query: Query, hits: list[Hit], source: str) -> list[tuple[str, str, Hit]]:
         asking = asked(query)

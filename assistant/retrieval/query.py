@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -14,7 +14,7 @@ import jieba
 
 from ..regions import Place, load_gazetteer
 from ..text import STOPWORDS, has_cjk, normalise, tokenize
-from ..types import DocumentMeta
+from ..types import DocumentMeta, Hit
 from .english import Glossary
 from .intent import IntentModel
 
@@ -186,6 +186,24 @@ class Query:
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """English phrases → the Chinese words they translate to."""
     english: bool = False
+
+
+def hits_by_target(query: Query, hits: Sequence[Hit]) -> list[tuple[Target, list[Hit]]]:
+    """The hits of each document or region a question names, in its order (names without hits left out)."""
+    return [(t, mine) for t in query.targets if (mine := [h for h in hits if h.clause.source in t.sources])]
+
+
+def document_heads(query: Query, hits: Sequence[Hit]) -> list[Hit]:
+    """The first hit of each document a question about documents' own facts asks about: of each document or region
+    it names, for a question naming several; else the first hit among those it names (the first hit when it names
+    none)."""
+    if len(query.targets) >= 2:
+        heads: dict[str, Hit] = {}
+        for _, mine in hits_by_target(query, hits):
+            heads.setdefault(mine[0].clause.source, mine[0])
+        return list(heads.values())
+    wanted = {s for t in query.targets for s in t.sources}
+    return [next((h for h in hits if h.clause.source in wanted), hits[0])] if hits else []
 
 
 _STATE_NAME = "中华人民共和国"
