@@ -26,9 +26,10 @@ from .index.versions import NOT_IN_FORCE, Version
 from .regions import Place, load_gazetteer
 from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
 from .retrieval.english import Glossary
-from .retrieval.followup import Condenser, RuleCondenser
+from .retrieval.followup import Condenser, RuleCondenser, previous_turn
 from .retrieval.intent import IntentModel
 from .retrieval.query import document_heads, question_parts
+from .retrieval.titles import TitleMatcher, load_cut
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
 from .text import IN_FORCE_RE, normalise, tokenize
@@ -86,7 +87,9 @@ class Assistant:
         self.analyzer.analyse("法治政府建设的主要任务是什么？")
 
     def _readers(self, store: ClauseStore, reranker: Reranker | None) -> tuple[Retriever, QueryAnalyzer]:
-        analyzer = QueryAnalyzer(store.metas(), idf=store.idf, intents=self.intents)
+        cut = load_cut(self.embedder.name, Path(self.settings.english_names) if self.settings.english_names else None)
+        titles = TitleMatcher(store.metas(), self.embedder, cut)
+        analyzer = QueryAnalyzer(store.metas(), idf=store.idf, intents=self.intents, titles=titles)
         return Retriever(store, self.embedder, reranker), analyzer
 
     def _current(self) -> tuple[ClauseStore, Retriever, QueryAnalyzer]:
@@ -126,8 +129,10 @@ class Assistant:
         yield from self._answer(question, history, filters, stream=True)
 
     def _answer(
-        self, question: str, history: Sequence[dict[str, str]], filters: Filters | None, stream: bool
+        self, question: str, history: Sequence[dict[str, str]], filters: Filters | None, stream: bool, in_context: bool = True
     ) -> Iterator[Answer]:
+        """``in_context``: whether the conversation's subject may scope the question (:meth:`_in_conversation`); not
+        for a part after one answered, which :meth:`_answer_part` scopes itself."""
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -151,7 +156,9 @@ class Assistant:
             combined.latency_ms = (time.perf_counter() - started) * 1000
             yield combined
             return
-        assessed = self.assess(question, history, filters)
+        standalone = self.condenser.condense(question, history) if history else question
+        read = self._in_conversation(question, history, filters or Filters()) if in_context and history and standalone == question else None
+        assessed = read or self.assess(standalone, (), filters)
         store, query, hits, evidence = assessed.store, assessed.query, assessed.hits, assessed.evidence
         retrieved = [Citation.from_hit(n, h) for n, h in enumerate(hits, 1)]
 
@@ -183,11 +190,31 @@ class Assistant:
         if cited and not filters.sources:
             query = self._current()[2].analyse(part)
             if not query.targets and not query.places:
-                *_, answer = self._answer(part, earlier, replace(filters, sources=cited), stream=False)
+                *_, answer = self._answer(part, earlier, replace(filters, sources=cited), stream=False, in_context=False)
                 if not answer.abstained and new_sentences(answer, [a.text for a in answers]):
                     return answer  # (one that only repeats an earlier part's answer is not answered there)
-        *_, answer = self._answer(part, earlier, filters, stream=False)
+        *_, answer = self._answer(part, earlier, filters, stream=False, in_context=not cited)
         return answer
+
+    def _in_conversation(self, question: str, history: Sequence[dict[str, str]], filters: Filters) -> Assessed | None:
+        """A question asked in a conversation that the condenser left as it is (the caller's check) and that names
+        no document or place of its own is asked first of the documents the previous question is about (one
+        conversation is about one subject, as one question of several parts is): those it names, else the one
+        its search finds first. None when they do not answer it: the question is then asked of all documents."""
+        analyzer = self._current()[2]
+        previous, before = previous_turn(history)
+        if not previous or filters.sources:
+            return None
+        own = analyzer.analyse(question)
+        if own.targets or own.places:
+            return None
+        earlier = self.condenser.condense(previous, before) if before else previous
+        context, hits = self.search(earlier, filters)
+        if not hits:
+            return None
+        named = {s for t in context.targets for s in t.sources}
+        assessed = self.assess(question, (), replace(filters, sources=tuple(sorted(named)) or (hits[0].clause.source,)))
+        return assessed if assessed.evidence.answerable else None
 
     def assess(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Assessed:
         """Everything the answer rests on, before it is written: the standalone question, its analysis, the

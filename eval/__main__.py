@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--no-samples", action="store_true", help="leave the five sample documents out")
 
     fit = sub.add_parser("fit", parents=[common], help="fit a tunable part on train questions (answerability)")
-    fit.add_argument("what", choices=("answerability", "retrieval", "question-words", "sentences", "intent"))
+    fit.add_argument("what", choices=("answerability", "retrieval", "question-words", "sentences", "intent", "english-names"))
     fit.add_argument(
         "--set", nargs=2, action="append", metavar=("DATA_DIR", "DATASET"), type=Path,
         help="answerability, retrieval, sentences: an index and a train dataset over it (repeat for several)",
@@ -192,7 +192,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     else:
         from assistant.settings import load_settings
 
-        from .fit import answerability, intent, retrieval, sentences
+        from .fit import answerability, english_names, intent, retrieval, sentences
 
         if not args.set:
             raise ValueError(f"fit {args.what} needs at least one --set DATA_DIR DATASET")
@@ -208,7 +208,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
         else:
             args.out = args.out or resources / f"{args.what}-{encoder}.json"
         fitter = {"answerability": answerability.run, "retrieval": retrieval.run, "sentences": sentences.run,
-                  "intent": intent.run}[args.what]
+                  "intent": intent.run, "english-names": english_names.run}[args.what]
         with console.status("running the train questions through the answer path…"):
             provenance = fitter([(d, q) for d, q in args.set], args.out, config=args.config)
     console.print(json.dumps(provenance, ensure_ascii=False, indent=1), highlight=False)

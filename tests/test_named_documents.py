@@ -181,3 +181,37 @@ def test_a_metadata_question_naming_no_document_is_not_answered_from_whichever_h
     assert answer.abstained, answer.text
     named = assistant.ask("街巷命名法是哪个机关通过的？")
     assert not named.abstained and "全国人民代表大会常务委员会" in named.text
+
+
+def test_a_question_in_a_conversation_is_asked_of_the_previous_questions_document_first(assistant: Assistant) -> None:
+    # both laws decide within a term after accepting an application: the conversation says which one is meant
+    history = [
+        {"role": "user", "content": "申请测绘资质许可的单位要向哪个部门提交申请材料？"},
+        {"role": "assistant", "content": "应当向测绘主管部门提交申请材料。"},
+    ]
+    answer = assistant.ask("受理申请之后多少日内作出是否准予的决定？", history)
+    assert not answer.abstained, answer.text
+    assert "二十日" in answer.text and "三十日" not in answer.text
+    assert {c.source for c in answer.citations} == {"测绘许可法.md"}
+    # a question the previous document does not answer is asked of all of them
+    other = assistant.ask("擅自涂改街巷标志的怎么处罚？", history)
+    assert not other.abstained, other.text
+    assert {c.source for c in other.citations} == {"街巷命名法.md"} and "二百元以上一千元以下" in other.text
+
+
+def test_an_english_question_names_a_document_by_its_english_name(assistant: Assistant) -> None:
+    question = "Under the Street Naming Law, within how many days must the authority decide on an application?"
+    query, hits = assistant.search(question)
+    assert [t.sources for t in query.targets] == [("街巷命名法.md",)]
+    assert hits and {h.clause.source for h in hits} == {"街巷命名法.md"}
+    assert not any("street" in t.term for t in query.key_terms)  # the name is no term a passage must hold
+    assert hits[0].clause.label in {"第五条", "第四条"}
+    # asked without the document it names, it is not answered from another one
+    assert assistant.ask(question, [], Filters(exclude=("街巷命名法.md",))).abstained
+    # a law the index does not hold is not replaced by its nearest title
+    assert assistant.search("Under the Food Safety Law, who inspects restaurants?")[0].targets == ()
+
+
+def test_an_order_number_the_document_does_not_give_is_not_answered_with_its_other_facts(assistant: Assistant) -> None:
+    answer = assistant.ask("街巷命名法是以第几号主席令公布的？")
+    assert answer.abstained and "发文字号" in answer.notice, answer.text

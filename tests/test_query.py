@@ -7,7 +7,7 @@ import pytest
 from assistant.retrieval import rrf
 from assistant.retrieval.followup import RuleCondenser
 from assistant.retrieval.query import QueryAnalyzer, quantity_pattern, question_words
-from assistant.text import normalise, tokenize
+from assistant.text import is_english, normalise, tokenize
 from assistant.types import DocumentMeta
 
 METAS = [
@@ -127,6 +127,30 @@ def test_a_turn_the_assistant_could_not_answer_sets_no_topic(analyzer):
     ]
     standalone = RuleCondenser(analyzer).condense("这项工作由哪些部门负责？", history)
     assert "政务公开" in standalone and "火星" not in standalone
+
+
+@pytest.mark.parametrize(
+    ("question", "gives", "does_not_give"),
+    [
+        ("违法的罚款多少？", "处以五千元以上五万元以下的罚款", "依照本法第一条的规定"),
+        ("超速达到多少会被扣证？", "超过规定时速百分之五十的", "统一管理，十分重要"),
+        ("至少要有多少名警察？", "不得少于两人", "第十一次会议通过"),
+        ("学校多长时间举行一次运动会？", "每学年举行一次全校性的运动会", "学校应当举行运动会"),
+    ],
+)
+def test_a_figure_written_as_the_law_writes_it_is_a_figure(question: str, gives: str, does_not_give: str) -> None:
+    pattern = quantity_pattern(normalise(question))
+    assert pattern is not None
+    assert pattern.search(normalise(gives))
+    assert not pattern.search(normalise(does_not_give))
+
+
+def test_an_english_question_glossing_its_terms_in_chinese_is_english(analyzer) -> None:
+    assert is_english("Under the Trust Law, who may act as the settlor (委托人)?")
+    assert not is_english("GDP增长多少？") and not is_english("合伙企业法第十条") and not is_english("123？")
+    query = analyzer.analyse("Which lawsuits concern administrative review (行政复议)?")
+    assert query.english and "行政复议" in [t.term for t in query.key_terms]
+    assert any("诉讼" in words for words in query.expansions.values())
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..text import has_cjk, in_script, is_traditional
+from ..text import in_script, is_english, is_traditional
 from ..types import CANNOT_ANSWER, Answer, Citation, Hit
 
 
@@ -21,7 +21,7 @@ def cannot_answer(question: str, hits: list[Hit], reason: str, related: int = 3,
     elif shown:
         text += "以下条款可能相关，供参考："
     text = in_script(text, script)
-    if not has_cjk(question):  # an English question gets an English sentence first
+    if is_english(question):  # an English question gets an English sentence first
         lead = f"No ingested document applies in {elsewhere}." if elsewhere else "The ingested documents do not answer this."
         text = f"{lead} {text}"
     if shown:

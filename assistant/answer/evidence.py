@@ -84,7 +84,7 @@ def _missing_field(query: Query, hits: list[Hit]) -> str:
 
 def _field_missing(query: Query, meta: DocumentMeta) -> str:
     asking = asked(query)
-    if re.search(r"文号|字号|document number", asking) and not meta.doc_number:
+    if re.search(r"文号|字号|令号|第几号|几号令|document number", asking) and not meta.doc_number:
         return "发文字号"
     if re.search(r"施行|生效|into (effect|force)|effective", asking) and not meta.effective:
         return "施行日期"

@@ -61,6 +61,32 @@ def gloss_key(text: str) -> str:
     return " ".join(words)
 
 
+_KIND = r"(?:Law|Code|Regulation|Provision|Measure|Rule|Decision|Interpretation|Amendment|Ordinance|Opinion|Notice|Plan)s?"
+_CAPITALISED = r"[A-Z][A-Za-z'\-]*"
+_NAME_RE = re.compile(
+    rf"((?:{_CAPITALISED}\s+(?:(?:and|of|for|on)\s+(?=[A-Z]))?)*)({_KIND}|{_KIND.lower()})\b"
+    r"(\s*\((?:[IVXLC]+|\d{4}[^)]*)\))?"
+    r"(\s+(?:on|of|for|concerning)\s+[^\s,.;:?!()]+(?:\s+[^\s,.;:?!()]+){0,5})?"
+)
+"""A document's English name: capitalised words before a kind of document, its number or year, and what it is
+on (``Criminal Law Amendment (IV)``, ``Regulations on Certification and Accreditation``)."""
+
+
+def document_names(text: str, stopwords: frozenset[str]) -> list[str]:
+    """The English names of documents a question gives (capitalised, or a capitalised region before a lower-case
+    kind: ``the Henan regulation on science popularization``), leading function words (Under, In) left out."""
+    names = []
+    for m in _NAME_RE.finditer(text):
+        head = m.group(1).split()
+        while head and head[0].lower() in stopwords:
+            head = head[1:]
+        kind = m.group(2)
+        if not head and not (kind[0].isupper() and m.group(4)):
+            continue  # "the law", "a decision": no name
+        names.append(" ".join([*head, kind, *(m.group(3) or "").split(), *(m.group(4) or "").split()]))
+    return names
+
+
 @dataclass(frozen=True)
 class Glossary:
     glosses: dict[str, tuple[str, ...]]

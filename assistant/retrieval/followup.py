@@ -48,6 +48,15 @@ def user_turns(history: Sequence[dict[str, str]]) -> list[str]:
     return turns
 
 
+def previous_turn(history: Sequence[dict[str, str]]) -> tuple[str, list[dict[str, str]]]:
+    """The user's last question the assistant answered, and the conversation before it ('' when none)."""
+    for i in range(len(history) - 1, -1, -1):
+        message = history[i]
+        if message.get("role") == "user" and message.get("content", "").strip() and user_turns(history[i:]):
+            return message["content"].strip(), list(history[:i])
+    return "", []
+
+
 class RuleCondenser:
     """Carries the topic, document and region of earlier turns into a question that leans on them (a pronoun,
     "那…呢", no topic of its own); a question with a topic of its own is left as it is."""

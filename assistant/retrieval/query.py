@@ -13,10 +13,11 @@ from importlib import resources
 import jieba
 
 from ..regions import Place, load_gazetteer
-from ..text import STOPWORDS, has_cjk, normalise, tokenize
+from ..text import STOPWORDS, has_cjk, is_english, normalise, tokenize
 from ..types import DocumentMeta, Hit
-from .english import Glossary
+from .english import Glossary, document_names
 from .intent import IntentModel
+from .titles import TitleMatcher
 
 _RESPONSIBILITY_RE = re.compile(
     r"谁负责|由谁|哪些?(个)?(部门|单位|机构)|责任单位|牵头|负责单位|主管部门|谁来|谁牵头|谁抓|归谁|"
@@ -60,12 +61,19 @@ _UNIT_CLASSES = (
     ("天日年月小时学时", r"(?:天|日|个?月|年|小时|学时)"),
     ("元万亿", r"(?:元|万|亿)"),
 )
+_CN_NUMERAL = "一二三四五六七八九十百千万两零"
 _NUMBER = (
     r"(?:(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?"  # a figure, not a year
-    r"|[二三四五六七八九十百千两][一二三四五六七八九十百千万两]*|一[十百千万][一二三四五六七八九十百千万两]*)"
+    rf"|(?<![第{_CN_NUMERAL}])[一二三四五六七八九十百千两][{_CN_NUMERAL}]*)"  # 十五, 两, 一 (a unit follows): not 第一
 )
-_ANY_FIGURE = re.compile(r"(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?(?![\d.]*\s*[年月日号])")
-_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％)|百分之[一二三四五六七八九十百]+|\d+\s*分")
+_CN_UNIT = r"(?:个|名|位|人|家|所|件|次|项|批|期|篇|天|日|周|个?月|年|周岁|岁|小时|学时|元|万|亿|倍)"
+_ANY_FIGURE = re.compile(
+    r"(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?(?![\d.]*\s*[年月日号])"  # 30, 5.5 (not a date)
+    rf"|(?<![第{_CN_NUMERAL}])[一二三四五六七八九十百千两][{_CN_NUMERAL}]*{_CN_UNIT}"  # 五千元, 两人, 一次 (law writes figures so)
+    r"|百分之[一二三四五六七八九十百零点]+"
+)
+_PERIOD = r"每(?:个)?(?:学年|学期|年度|年|季度|月|周|星期|日|天)"
+_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％)|百分之[一二三四五六七八九十百零点]+|\d+\s*分")
 
 
 def quantity_pattern(norm: str) -> re.Pattern[str] | None:
@@ -86,6 +94,8 @@ def quantity_pattern(norm: str) -> re.Pattern[str] | None:
         return _PERCENT
     for members, unit in _UNIT_CLASSES:
         if asked and any(ch in members for ch in asked):
+            if m.group(0) in {"多久", "多长时间"}:  # how long, or how often: a term or a period (每学年, 每季度)
+                return re.compile(_NUMBER + r"\s*" + unit + "|" + _PERIOD)
             return re.compile(_NUMBER + r"\s*" + unit)
     return _ANY_FIGURE
 
@@ -256,11 +266,13 @@ class QueryAnalyzer:
         metas: list[DocumentMeta],
         idf: Callable[[str], float] | None = None,
         intents: IntentModel | None = None,
+        titles: TitleMatcher | None = None,
     ) -> None:
         """``idf``: of a token in the index (0 when unknown); without it every word counts as known.
         ``intents``: the fitted intent model (without it, the rules below decide)."""
         self.idf = idf
         self.intents = intents
+        self.titles = titles
         self.known = (lambda word: idf(word) > 0) if idf is not None else None
         self.gazetteer = load_gazetteer()
         self.region_codes = {m.region_code for m in metas if m.region_code}
@@ -278,7 +290,7 @@ class QueryAnalyzer:
 
     def analyse(self, question: str) -> Query:
         norm = normalise(question).strip()
-        english = not has_cjk(norm)
+        english = is_english(norm)
         expansions: dict[str, tuple[str, ...]] = {}
         if english and self.idf is not None:
             expansions.update(Glossary.load().translate(norm, self._word_idf))
@@ -286,6 +298,8 @@ class QueryAnalyzer:
         searchable = f"{norm} {extra}"
         tokens = [*tokenize(norm, normalised=True), *tokenize(extra, normalised=True)]
         targets = self._targets(searchable)
+        if english:
+            targets += self._english_targets(question, targets)
         places = tuple(self.gazetteer.find(searchable + (" " + " ".join(Glossary.load().proper_names(norm)) if english else "")))
         return Query(
             text=question,
@@ -305,6 +319,19 @@ class QueryAnalyzer:
             expansions=expansions,
             english=english,
         )
+
+    def _english_targets(self, question: str, found: tuple[Target, ...]) -> tuple[Target, ...]:
+        """Documents an English question names by their English names (``the Trust Law``), through the titles."""
+        if self.titles is None:
+            return ()
+        covered = {s for t in found for s in t.sources}
+        targets: list[Target] = []
+        for name in document_names(question, Glossary.load().stopwords):
+            match = self.titles.match(name)
+            if match is not None and not set(match.sources) <= covered:
+                targets.append(Target(normalise(name), match.sources))
+                covered.update(match.sources)
+        return tuple(targets)
 
     def _regional(self, places: tuple[Place, ...]) -> list[str]:
         """The names (official and short) of the places a regional document applies in: the search is scoped to
@@ -359,7 +386,8 @@ class QueryAnalyzer:
     def _key_terms(
         self, norm: str, expansions: dict[str, tuple[str, ...]], targets: tuple[Target, ...], places: list[str] = ()
     ) -> tuple[KeyTerm, ...]:
-        terms: list[KeyTerm] = [KeyTerm(k, (k, *v)) for k, v in expansions.items()]
+        # an English phrase of a document's name (the "trust law") names it: not a term its passages must hold
+        terms: list[KeyTerm] = [KeyTerm(k, (k, *v)) for k, v in expansions.items() if not any(k in t.name for t in targets)]
         rest = norm
         for key in expansions:
             rest = rest.replace(key, " ")

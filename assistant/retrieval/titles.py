@@ -1,0 +1,86 @@
+"""The documents an English question names (``the Trust Law`` → 《中华人民共和国信托法》): each English name it gives
+(:func:`.english.document_names`) against the titles of the index, by the dense encoder (multilingual, so the
+English name and the Chinese title meet in one space). A name picks the most similar title when the similarity
+reaches the cut fitted by ``python -m eval fit english-names`` on the train questions' names
+(``resources/english-names-{encoder}.json``); an encoder without a fitted cut names nothing this way."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..embedders import Embedder
+from ..text import normalise
+from ..types import DocumentMeta
+
+ARTIFACT = "english-names-{encoder}.json"
+_STATE_NAME = "中华人民共和国"
+
+
+def title_key(meta: DocumentMeta) -> str:
+    """The title a document is named by in English (without the state's name, which English names leave out)."""
+    return normalise(meta.title).strip().removeprefix(_STATE_NAME)
+
+
+def load_cut(encoder: str, path: Path | None = None) -> float | None:
+    """The fitted similarity cut for ``encoder`` (from ``path`` or the shipped artifact); None when none was fitted."""
+    if path is None:
+        shipped = resources.files("assistant").joinpath("resources", ARTIFACT.format(encoder=encoder))
+        if not shipped.is_file():
+            return None
+        return float(json.loads(shipped.read_text(encoding="utf-8"))["cut"])
+    return float(json.loads(path.read_text(encoding="utf-8"))["cut"])
+
+
+@dataclass(frozen=True)
+class Match:
+    title: str
+    sources: tuple[str, ...]
+    similarity: float
+
+
+class TitleMatcher:
+    """Titles of the index (the versions of one title together) and their vectors, encoded on first use."""
+
+    def __init__(self, metas: Sequence[DocumentMeta], embedder: Embedder, cut: float | None) -> None:
+        groups: dict[str, list[str]] = {}
+        for meta in metas:
+            key = title_key(meta)
+            if key:
+                groups.setdefault(key, []).append(meta.source)
+        self.titles = sorted(groups)
+        self.sources = {t: tuple(sorted(groups[t])) for t in self.titles}
+        self.embedder = embedder
+        self.cut = cut
+        self._vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def vectors(self) -> np.ndarray:
+        with self._lock:
+            if self._vectors is None:
+                v = self.embedder.embed_documents(self.titles) if self.titles else np.zeros((0, 1))
+                norms = np.linalg.norm(v, axis=1, keepdims=True)
+                self._vectors = v / np.where(norms > 0, norms, 1.0)
+            return self._vectors
+
+    def ranked(self, name: str) -> list[Match]:
+        """Every title, the most similar to an English name first."""
+        if not self.titles:
+            return []
+        q = np.asarray(self.embedder.embed_query(name), dtype=float)
+        q = q / (np.linalg.norm(q) or 1.0)
+        sims = self.vectors() @ q
+        return [Match(self.titles[i], self.sources[self.titles[i]], float(sims[i])) for i in np.argsort(-sims)]
+
+    def match(self, name: str) -> Match | None:
+        """The title an English name gives, when its similarity reaches the fitted cut."""
+        if self.cut is None:
+            return None
+        best = next(iter(self.ranked(name)), None)
+        return best if best is not None and best.similarity >= self.cut else None
