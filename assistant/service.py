@@ -81,8 +81,11 @@ class Assistant:
             answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
         self.answerer = answerer or ExtractiveAnswerer()
         self.condenser = condenser or RuleCondenser(self.analyzer)
-        # the English glossary takes seconds to read from the dictionary: in the background, once per process
+        # the English glossary takes seconds to read from the dictionary: in the background, once per process;
+        # so do the titles' vectors English document names are matched against (of a large index)
         threading.Thread(target=Glossary.load, name="glossary", daemon=True).start()
+        if self.analyzer.titles is not None and self.analyzer.titles.cut is not None:
+            threading.Thread(target=self.analyzer.titles.vectors, name="titles", daemon=True).start()
         # load the segmenter's dictionary now, not on the first user's question
         self.analyzer.analyse("法治政府建设的主要任务是什么？")
 
