@@ -28,7 +28,7 @@ from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
 from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser, previous_turn
 from .retrieval.intent import IntentModel
-from .retrieval.query import document_heads, question_parts
+from .retrieval.query import Target, document_heads, question_parts
 from .retrieval.titles import TitleMatcher, load_cut
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
@@ -202,8 +202,9 @@ class Assistant:
     def _in_conversation(self, question: str, history: Sequence[dict[str, str]], filters: Filters) -> Assessed | None:
         """A question asked in a conversation that the condenser left as it is (the caller's check) and that names
         no document or place of its own is asked first of the documents the previous question is about (one
-        conversation is about one subject, as one question of several parts is): those it names, else the one
-        its search finds first. None when they do not answer it: the question is then asked of all documents."""
+        conversation is about one subject, as one question of several parts is): as about those the previous
+        question names, else of the one its search finds first. None when they do not answer it: the question is
+        then asked of all documents."""
         analyzer = self._current()[2]
         previous, before = previous_turn(history)
         if not previous or filters.sources:
@@ -215,17 +216,28 @@ class Assistant:
         context, hits = self.search(earlier, filters)
         if not hits:
             return None
-        named = {s for t in context.targets for s in t.sources}
-        assessed = self.assess(question, (), replace(filters, sources=tuple(sorted(named)) or (hits[0].clause.source,)))
+        if context.targets:  # the documents the conversation names are the question's ("各自的施行日期是哪天？")
+            assessed = self.assess(question, (), filters, targets=context.targets)
+        else:
+            assessed = self.assess(question, (), replace(filters, sources=(hits[0].clause.source,)))
         return assessed if assessed.evidence.answerable else None
 
-    def assess(self, question: str, history: Sequence[dict[str, str]] = (), filters: Filters | None = None) -> Assessed:
+    def assess(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        filters: Filters | None = None,
+        targets: tuple[Target, ...] = (),
+    ) -> Assessed:
         """Everything the answer rests on, before it is written: the standalone question, its analysis, the
-        hits and the evidence check (what ``python -m eval fit`` learns from)."""
+        hits and the evidence check (what ``python -m eval fit`` learns from). ``targets``: documents or regions
+        the question is about though it does not name them (the conversation's)."""
         filters = filters or Filters()
         store, retriever, analyzer = self._current()
         standalone = self.condenser.condense(question, history) if history else question
         query = analyzer.analyse(standalone)
+        if targets:
+            query = replace(query, targets=targets, intent=analyzer.intent_of(query.norm, targets))
         scoped, uncovered = place_scope(store, query, filters)
         hits = self._retrieve(store, retriever, query, scoped) if scoped is not None else []
         weights = term_weights(store, query.key_terms)

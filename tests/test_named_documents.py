@@ -215,3 +215,14 @@ def test_an_english_question_names_a_document_by_its_english_name(assistant: Ass
 def test_an_order_number_the_document_does_not_give_is_not_answered_with_its_other_facts(assistant: Assistant) -> None:
     answer = assistant.ask("街巷命名法是以第几号主席令公布的？")
     assert answer.abstained and "发文字号" in answer.notice, answer.text
+
+
+def test_a_question_in_a_conversation_asks_about_the_documents_the_previous_question_named(assistant: Assistant) -> None:
+    history = [
+        {"role": "user", "content": "街巷命名法和测绘许可法是哪个机关通过的？"},
+        {"role": "assistant", "content": "都由全国人民代表大会常务委员会通过。"},
+    ]
+    answer = assistant.ask("各自从哪天开始施行？", history)
+    assert not answer.abstained, answer.text
+    assert "2018年7月1日" in answer.text and "2020年5月1日" in answer.text
+    assert {c.source for c in answer.citations} == {"街巷命名法.md", "测绘许可法.md"}

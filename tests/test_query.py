@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.retrieval import rrf
+from assistant.retrieval.english import Glossary, document_names
 from assistant.retrieval.followup import RuleCondenser
 from assistant.retrieval.query import QueryAnalyzer, quantity_pattern, question_words
 from assistant.text import is_english, normalise, tokenize
@@ -143,6 +144,20 @@ def test_a_figure_written_as_the_law_writes_it_is_a_figure(question: str, gives:
     assert pattern is not None
     assert pattern.search(normalise(gives))
     assert not pattern.search(normalise(does_not_give))
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Under the Trust Law, who may act as the settlor?", ["Trust Law"]),
+        ("Under Criminal Law Amendment (IV), what is the punishment?", ["Criminal Law Amendment (IV)"]),
+        ("What fine applies under the Regulations on Certification and Accreditation?", ["Regulations on Certification and Accreditation"]),
+        ("Under the State Science and Technology Awards Regulations, who issues certificates?", ["State Science and Technology Awards Regulations"]),
+        ("What does the law say about the rule of law?", []),
+    ],
+)
+def test_english_document_names(question: str, names: list[str]) -> None:
+    assert document_names(question, Glossary.load().stopwords) == names
 
 
 def test_an_english_question_glossing_its_terms_in_chinese_is_english(analyzer) -> None:

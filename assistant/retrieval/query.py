@@ -45,6 +45,7 @@ _ENUMERATION_RE = re.compile(r"哪些|哪几|几种|几项|几类|几个方面|�
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|个|家|项|次|人|名|万|亿|元|天|日|小时|分钟|件)")
 _REGION_SUFFIX_RE = re.compile(r"(维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|特别行政区|省|市|地区|县|区|盟)$")
+_ASKED_UNIT_RE = re.compile(r"\bhow (?:many|much)\s+([a-z]+)")
 _ASCII_WORD_RE = re.compile(r"[a-z][a-z\-']*")
 _INTENT_WORDS = frozenset(
     ["负责", "由谁", "部门", "单位", "机构", "责任", "责任单位", "牵头", "主管", "什么", "时候", "何时", "截止", "期限", "时限", "多久", "时间", "节点", "哪年", "完成", "发布", "印发", "制定", "出台", "文号", "发文", "字号", "日期", "分别", "各自", "区别", "不同", "比较", "对比", "相比", "哪些", "哪个", "是否", "有没有", "怎么样", "怎样", "如何", "为什么", "规定", "提出", "要求", "明确", "强调", "指出", "包括", "包含", "关于", "方面", "措施", "工作", "文件", "政策", "意见", "方案", "通知", "讲话", "实施", "主要", "哪天", "哪一天", "哪一年", "几年", "几个", "两个", "多少", "能否", "能不能", "要不要", "这份", "这篇", "这次", "提到", "提及", "发表", "用来", "一起", "是不是", "需不需要", "需要", "应该", "可不可以", "哪里", "哪儿", "怎么", "具体", "什么样", "为何", "目前", "现在"]
@@ -304,7 +305,7 @@ class QueryAnalyzer:
         return Query(
             text=question,
             norm=norm,
-            intent=self._intent(norm, targets),
+            intent=self.intent_of(norm, targets),
             tokens=tuple(tokens),
             dense_text=f"{norm} {extra}".strip() if english else norm,
             key_terms=self._key_terms(norm, expansions, targets, self._regional(places)),
@@ -348,7 +349,7 @@ class QueryAnalyzer:
         weights = [self.idf(t) for t in parts] if self.idf is not None else []
         return max(weights) if weights and all(weights) else 0.0
 
-    def _intent(self, norm: str, targets: tuple[Target, ...]) -> str:
+    def intent_of(self, norm: str, targets: tuple[Target, ...]) -> str:
         """The answer path; a question naming two documents or regions compares them, unless it asks for the
         documents' own facts (施行日期 of each: the metadata path answers for each)."""
         kind = self._kind(norm)
@@ -386,8 +387,12 @@ class QueryAnalyzer:
     def _key_terms(
         self, norm: str, expansions: dict[str, tuple[str, ...]], targets: tuple[Target, ...], places: list[str] = ()
     ) -> tuple[KeyTerm, ...]:
-        # an English phrase of a document's name (the "trust law") names it: not a term its passages must hold
-        terms: list[KeyTerm] = [KeyTerm(k, (k, *v)) for k, v in expansions.items() if not any(k in t.name for t in targets)]
+        # an English phrase of a document's name (the "trust law") names it, and the unit a figure is asked in ("how
+        # many days") is how one asks, as 多少日 is: neither is a term the passages must hold
+        units = set(_ASKED_UNIT_RE.findall(norm))
+        terms: list[KeyTerm] = [
+            KeyTerm(k, (k, *v)) for k, v in expansions.items() if k not in units and not any(k in t.name for t in targets)
+        ]
         rest = norm
         for key in expansions:
             rest = rest.replace(key, " ")
