@@ -91,7 +91,8 @@ class Assistant:
 
     def _readers(self, store: ClauseStore, reranker: Reranker | None) -> tuple[Retriever, QueryAnalyzer]:
         cut = load_cut(self.embedder.name, Path(self.settings.english_names) if self.settings.english_names else None)
-        titles = TitleMatcher(store.metas(), self.embedder, cut)
+        cache = self.settings.data_dir / f"titles-{self.embedder.name}.npz"
+        titles = TitleMatcher(store.metas(), self.embedder, cut, None if store.read_only else cache)
         analyzer = QueryAnalyzer(store.metas(), idf=store.idf, intents=self.intents, titles=titles)
         return Retriever(store, self.embedder, reranker), analyzer
 

@@ -107,6 +107,11 @@ def assistant(settings: Settings, embedder) -> Assistant:
     return Assistant(settings, embedder=embedder)
 
 
+def turn(question: str, answer: str) -> list[dict[str, str]]:
+    """A conversation of one earlier question and its answer."""
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
 def test_an_in_force_article_numbered_like_a_list_item_gives_the_effective_date(laws: Path) -> None:
     meta = read_document(laws / "关于加强街巷标志保护的决定.md")[0].meta
     assert meta.effective == "2021-03-01"  # 三、本决定自公布之日起施行 (adopted and published that day)
@@ -185,10 +190,7 @@ def test_a_metadata_question_naming_no_document_is_not_answered_from_whichever_h
 
 def test_a_question_in_a_conversation_is_asked_of_the_previous_questions_document_first(assistant: Assistant) -> None:
     # both laws decide within a term after accepting an application: the conversation says which one is meant
-    history = [
-        {"role": "user", "content": "申请测绘资质许可的单位要向哪个部门提交申请材料？"},
-        {"role": "assistant", "content": "应当向测绘主管部门提交申请材料。"},
-    ]
+    history = turn("申请测绘资质许可的单位要向哪个部门提交申请材料？", "应当向测绘主管部门提交申请材料。")
     answer = assistant.ask("受理申请之后多少日内作出是否准予的决定？", history)
     assert not answer.abstained, answer.text
     assert "二十日" in answer.text and "三十日" not in answer.text
@@ -218,10 +220,7 @@ def test_an_order_number_the_document_does_not_give_is_not_answered_with_its_oth
 
 
 def test_a_question_in_a_conversation_asks_about_the_documents_the_previous_question_named(assistant: Assistant) -> None:
-    history = [
-        {"role": "user", "content": "街巷命名法和测绘许可法是哪个机关通过的？"},
-        {"role": "assistant", "content": "都由全国人民代表大会常务委员会通过。"},
-    ]
+    history = turn("街巷命名法和测绘许可法是哪个机关通过的？", "都由全国人民代表大会常务委员会通过。")
     answer = assistant.ask("各自从哪天开始施行？", history)
     assert not answer.abstained, answer.text
     assert "2018年7月1日" in answer.text and "2020年5月1日" in answer.text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from fakes import HashEmbedder
 
 from assistant.retrieval import rrf
 from assistant.retrieval.english import Glossary, document_names
 from assistant.retrieval.followup import RuleCondenser
 from assistant.retrieval.query import QueryAnalyzer, quantity_pattern, question_words
+from assistant.retrieval.titles import TitleMatcher
 from assistant.text import is_english, normalise, tokenize
 from assistant.types import DocumentMeta
 
@@ -131,22 +134,6 @@ def test_a_turn_the_assistant_could_not_answer_sets_no_topic(analyzer):
 
 
 @pytest.mark.parametrize(
-    ("question", "gives", "does_not_give"),
-    [
-        ("违法的罚款多少？", "处以五千元以上五万元以下的罚款", "依照本法第一条的规定"),
-        ("超速达到多少会被扣证？", "超过规定时速百分之五十的", "统一管理，十分重要"),
-        ("至少要有多少名警察？", "不得少于两人", "第十一次会议通过"),
-        ("学校多长时间举行一次运动会？", "每学年举行一次全校性的运动会", "学校应当举行运动会"),
-    ],
-)
-def test_a_figure_written_as_the_law_writes_it_is_a_figure(question: str, gives: str, does_not_give: str) -> None:
-    pattern = quantity_pattern(normalise(question))
-    assert pattern is not None
-    assert pattern.search(normalise(gives))
-    assert not pattern.search(normalise(does_not_give))
-
-
-@pytest.mark.parametrize(
     ("question", "names"),
     [
         ("Under the Trust Law, who may act as the settlor?", ["Trust Law"]),
@@ -175,6 +162,11 @@ def test_an_english_question_glossing_its_terms_in_chinese_is_english(analyzer) 
         ("整改要在几个月内完成？", "3个月内完成整改", "设立3个工作组"),
         ("需要多少个部门参加？", "由5个部门组成", "30日内办结"),
         ("每年培训多少学时？", "不少于40学时", "40人参加"),
+        # figures as the law writes them: Chinese numerals, percentages in words, periods for "how often"
+        ("违法的罚款多少？", "处以五千元以上五万元以下的罚款", "依照本法第一条的规定"),
+        ("超速达到多少会被扣证？", "超过规定时速百分之五十的", "统一管理，十分重要"),
+        ("至少要有多少名警察？", "不得少于两人", "第十一次会议通过"),
+        ("学校多长时间举行一次运动会？", "每学年举行一次全校性的运动会", "学校应当举行运动会"),
     ],
 )
 def test_a_figure_question_wants_a_figure_of_its_unit(question: str, gives: str, does_not_give: str) -> None:
@@ -182,3 +174,28 @@ def test_a_figure_question_wants_a_figure_of_its_unit(question: str, gives: str,
     assert pattern is not None
     assert pattern.search(normalise(gives))
     assert not pattern.search(normalise(does_not_give))
+
+
+def test_title_vectors_are_kept_so_a_restart_encodes_only_new_titles(tmp_path) -> None:
+    class Counting(HashEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoded: list[str] = []
+
+        def embed_documents(self, texts: list[str]) -> np.ndarray:
+            self.encoded += texts
+            return super().embed_documents(texts)
+
+    metas = [DocumentMeta(source="a.md", title="中华人民共和国信托法"), DocumentMeta(source="b.md", title="合伙企业法")]
+    cache, embedder = tmp_path / "titles-hash.npz", Counting()
+    first = TitleMatcher(metas, embedder, 0.5, cache).vectors()
+    assert sorted(embedder.encoded) == ["信托法", "合伙企业法"] and cache.is_file()
+    embedder.encoded.clear()
+    again = TitleMatcher(metas, embedder, 0.5, cache).vectors()
+    assert embedder.encoded == [] and np.allclose(first, again)
+    TitleMatcher([*metas, DocumentMeta(source="c.md", title="体育法")], embedder, 0.5, cache).vectors()
+    assert embedder.encoded == ["体育法"]
+    cache.write_bytes(b"damaged")  # a damaged cache is encoded again, not an error
+    embedder.encoded.clear()
+    TitleMatcher(metas, embedder, 0.5, cache).vectors()
+    assert sorted(embedder.encoded) == ["信托法", "合伙企业法"]

@@ -7,6 +7,8 @@ reaches the cut fitted by ``python -m eval fit english-names`` on the train ques
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from ..embedders import Embedder
 from ..text import normalise
 from ..types import DocumentMeta
 
+log = logging.getLogger(__name__)
 ARTIFACT = "english-names-{encoder}.json"
 _STATE_NAME = "中华人民共和国"
 
@@ -46,9 +49,12 @@ class Match:
 
 
 class TitleMatcher:
-    """Titles of the index (the versions of one title together) and their vectors, encoded on first use."""
+    """Titles of the index (the versions of one title together) and their vectors, encoded on first use and kept
+    in ``cache`` (a file of the data directory, per encoder) so that a restart encodes only new titles."""
 
-    def __init__(self, metas: Sequence[DocumentMeta], embedder: Embedder, cut: float | None) -> None:
+    def __init__(
+        self, metas: Sequence[DocumentMeta], embedder: Embedder, cut: float | None, cache: Path | None = None
+    ) -> None:
         groups: dict[str, list[str]] = {}
         for meta in metas:
             key = title_key(meta)
@@ -58,16 +64,44 @@ class TitleMatcher:
         self.sources = {t: tuple(sorted(groups[t])) for t in self.titles}
         self.embedder = embedder
         self.cut = cut
+        self.cache = cache
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
     def vectors(self) -> np.ndarray:
         with self._lock:
             if self._vectors is None:
-                v = self.embedder.embed_documents(self.titles) if self.titles else np.zeros((0, 1))
+                known = self._cached()
+                missing = [t for t in self.titles if t not in known]
+                if missing:
+                    known.update(zip(missing, np.asarray(self.embedder.embed_documents(missing), dtype=np.float32), strict=True))
+                    self._store(known)
+                v = np.array([known[t] for t in self.titles], dtype=float) if self.titles else np.zeros((0, 1))
                 norms = np.linalg.norm(v, axis=1, keepdims=True)
                 self._vectors = v / np.where(norms > 0, norms, 1.0)
             return self._vectors
+
+    def _cached(self) -> dict[str, np.ndarray]:
+        if self.cache is None or not self.cache.is_file():
+            return {}
+        try:
+            with np.load(self.cache, allow_pickle=False) as data:
+                return dict(zip(data["titles"].tolist(), data["vectors"], strict=True))
+        except (OSError, ValueError, KeyError) as e:  # a damaged cache is encoded again
+            log.warning("ignoring the title vectors in %s: %s", self.cache, e)
+            return {}
+
+    def _store(self, known: dict[str, np.ndarray]) -> None:
+        """Write the current titles' vectors (replacing the file at once; a read-only data directory keeps none)."""
+        if self.cache is None or not self.titles:
+            return
+        partial = self.cache.with_name(f"{self.cache.name}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(partial, titles=np.array(self.titles), vectors=np.array([known[t] for t in self.titles], dtype=np.float32))
+            os.replace(partial, self.cache)
+        except OSError as e:
+            log.info("the title vectors are not kept (%s)", e)
+            partial.unlink(missing_ok=True)
 
     def ranked(self, name: str) -> list[Match]:
         """Every title, the most similar to an English name first."""
