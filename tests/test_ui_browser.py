@@ -66,7 +66,9 @@ def open_page(browser, url: str, locale: str = "zh-CN"):
 
 @pytest.fixture
 def page(browser, app_url: str):
-    return open_page(browser, app_url)
+    page = open_page(browser, app_url)
+    yield page
+    page.context.close()  # each test's page and its connections to the app end with it
 
 
 def save_shot(page, name: str) -> Path:
