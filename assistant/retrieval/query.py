@@ -17,7 +17,7 @@ from ..text import STOPWORDS, has_cjk, is_english, normalise, tokenize
 from ..types import DocumentMeta, Hit
 from .english import Glossary, document_names
 from .intent import IntentModel
-from .titles import TitleMatcher
+from .titles import STATE_NAME, TitleMatcher
 
 _RESPONSIBILITY_RE = re.compile(
     r"谁负责|由谁|哪些?(个)?(部门|单位|机构)|责任单位|牵头|负责单位|主管部门|谁来|谁牵头|谁抓|归谁|"
@@ -63,18 +63,20 @@ _UNIT_CLASSES = (
     ("元万亿", r"(?:元|万|亿)"),
 )
 _CN_NUMERAL = "一二三四五六七八九十百千万两零"
-_NUMBER = (
-    r"(?:(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?"  # a figure, not a year
-    rf"|(?<![第{_CN_NUMERAL}])[一二三四五六七八九十百千两][{_CN_NUMERAL}]*)"  # 十五, 两, 一 (a unit follows): not 第一
-)
+_ARABIC = r"(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?"
+"""A figure in digits, not a year."""
+_CHINESE = rf"(?<![第{_CN_NUMERAL}])[一二三四五六七八九十百千两][{_CN_NUMERAL}]*"
+"""A figure in Chinese numerals (十五, 两, 一 when a unit follows), not an ordinal (第一)."""
+_IN_WORDS_PERCENT = r"百分之[一二三四五六七八九十百零点]+"
+_NUMBER = rf"(?:{_ARABIC}|{_CHINESE})"
 _CN_UNIT = r"(?:个|名|位|人|家|所|件|次|项|批|期|篇|天|日|周|个?月|年|周岁|岁|小时|学时|元|万|亿|倍)"
 _ANY_FIGURE = re.compile(
-    r"(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?(?![\d.]*\s*[年月日号])"  # 30, 5.5 (not a date)
-    rf"|(?<![第{_CN_NUMERAL}])[一二三四五六七八九十百千两][{_CN_NUMERAL}]*{_CN_UNIT}"  # 五千元, 两人, 一次 (law writes figures so)
-    r"|百分之[一二三四五六七八九十百零点]+"
+    rf"{_ARABIC}(?![\d.]*\s*[年月日号])"  # 30, 5.5 (not a date)
+    rf"|{_CHINESE}{_CN_UNIT}"  # 五千元, 两人, 一次 (law writes figures so)
+    rf"|{_IN_WORDS_PERCENT}"
 )
 _PERIOD = r"每(?:个)?(?:学年|学期|年度|年|季度|月|周|星期|日|天)"
-_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％)|百分之[一二三四五六七八九十百零点]+|\d+\s*分")
+_PERCENT = re.compile(rf"\d+(?:\.\d+)?\s*(?:%|％)|{_IN_WORDS_PERCENT}|\d+\s*分")
 
 
 def quantity_pattern(norm: str) -> re.Pattern[str] | None:
@@ -217,7 +219,6 @@ def document_heads(query: Query, hits: Sequence[Hit]) -> list[Hit]:
     return [next((h for h in hits if h.clause.source in wanted), hits[0])] if hits else []
 
 
-_STATE_NAME = "中华人民共和国"
 _DISTRIBUTED_RE = re.compile(r"(?:印发|发布|颁布|转发)《([^》]{2,80})》")
 
 
@@ -248,7 +249,7 @@ def document_aliases(meta: DocumentMeta) -> set[str]:
     ``关于…的决定``), the document a notice distributes (``关于印发《X》的通知`` → ``X``), and the speaker of a
     speech (``…法制办主任 白文晖`` → ``白文晖``)."""
     title = normalise(meta.title).strip()
-    aliases = {title, title.removeprefix(_STATE_NAME)} if has_cjk(title) else set()
+    aliases = {title, title.removeprefix(STATE_NAME)} if has_cjk(title) else set()
     aliases |= {normalise(inner) for inner in _DISTRIBUTED_RE.findall(title)}
     if title.find("关于") > 0:  # cited without its maker: 关于…的决定 of 全国人民代表大会常务委员会关于…的决定
         aliases.add(title[title.index("关于"):])

@@ -23,12 +23,13 @@ from ..types import DocumentMeta
 
 log = logging.getLogger(__name__)
 ARTIFACT = "english-names-{encoder}.json"
-_STATE_NAME = "中华人民共和国"
+STATE_NAME = "中华人民共和国"
+"""The state's name, which legislation is cited without (in Chinese and in English)."""
 
 
 def title_key(meta: DocumentMeta) -> str:
     """The title a document is named by in English (without the state's name, which English names leave out)."""
-    return normalise(meta.title).strip().removeprefix(_STATE_NAME)
+    return normalise(meta.title).strip().removeprefix(STATE_NAME)
 
 
 def load_cut(encoder: str, path: Path | None = None) -> float | None:
@@ -103,18 +104,23 @@ class TitleMatcher:
             log.info("the title vectors are not kept (%s)", e)
             partial.unlink(missing_ok=True)
 
+    def _similarities(self, name: str) -> np.ndarray:
+        """Cosine similarity of an English name to each title, in :attr:`titles` order."""
+        q = np.asarray(self.embedder.embed_query(name), dtype=float)
+        return self.vectors() @ (q / (np.linalg.norm(q) or 1.0))
+
     def ranked(self, name: str) -> list[Match]:
         """Every title, the most similar to an English name first."""
         if not self.titles:
             return []
-        q = np.asarray(self.embedder.embed_query(name), dtype=float)
-        q = q / (np.linalg.norm(q) or 1.0)
-        sims = self.vectors() @ q
-        return [Match(self.titles[i], self.sources[self.titles[i]], float(sims[i])) for i in np.argsort(-sims)]
+        sims = self._similarities(name)
+        return [Match(self.titles[i], self.sources[self.titles[i]], float(sims[i])) for i in np.argsort(-sims, kind="stable")]
 
     def match(self, name: str) -> Match | None:
-        """The title an English name gives, when its similarity reaches the fitted cut."""
-        if self.cut is None:
+        """The title an English name gives (the first of :meth:`ranked`), when its similarity reaches the fitted cut."""
+        if self.cut is None or not self.titles:
             return None
-        best = next(iter(self.ranked(name)), None)
-        return best if best is not None and best.similarity >= self.cut else None
+        sims = self._similarities(name)
+        best = int(np.argmax(sims))
+        title = self.titles[best]
+        return Match(title, self.sources[title], float(sims[best])) if sims[best] >= self.cut else None

@@ -172,7 +172,7 @@ def _cv_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float
     return p
 
 
-def _best_threshold(p: np.ndarray, kinds: np.ndarray) -> tuple[float, float]:
+def best_threshold(p: np.ndarray, kinds: np.ndarray) -> tuple[float, float]:
     """The cut on probabilities with the highest kind-balanced accuracy (midpoint between neighbouring values)."""
     best, best_score = 0.5, -1.0
     values = np.unique(p)
@@ -225,7 +225,7 @@ def fit(rows: Sequence[Row]) -> tuple[AnswerabilityModel, dict[str, Any]]:
             for k in KINDS[1:] if (kinds == k).any()
         },
         "kind_balanced_accuracy": round(score, 4),
-        "best_threshold_in_hindsight": {k: round(v, 4) for k, v in zip(("threshold", "kind_balanced_accuracy"), _best_threshold(p, kinds), strict=True)},
+        "best_threshold_in_hindsight": {k: round(v, 4) for k, v in zip(("threshold", "kind_balanced_accuracy"), best_threshold(p, kinds), strict=True)},
         "rates_by_kind": {k: round(v, 4) for k, v in kind_rates(answered, kinds).items()},
         "rows_by_kind": {k: int((kinds == k).sum()) for k in KINDS if (kinds == k).any()},
         "log_loss_by_C": {str(k): round(float(v), 4) for k, v in losses.items()},

@@ -6,12 +6,12 @@ Rows: a name and its gold document's title (positive: the name should pick it), 
 index without its gold document, the most similar other title (negative: a document not in the index is named
 and must not be replaced by its nearest neighbour; the counterfactual construction). The cut is the midpoint
 between neighbouring similarities that classifies the most rows right (positives and negatives weighing the
-same); it is cross-validated leaving one document's names out.
+same: the answerability fit's search, :func:`.answerability.best_threshold`); it is cross-validated leaving one
+document's names out.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -23,27 +23,15 @@ import numpy as np
 
 from ..dataset import load_dataset
 from . import made_by
+from .answerability import KINDS, best_threshold, kind_balanced_accuracy, neutral_model
 
 log = logging.getLogger(__name__)
 
 
-def best_cut(sims: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """The cut (name accepted at or above it) with the highest balanced accuracy, and that accuracy."""
-    values = np.unique(sims)
-    candidates = [(lo + hi) / 2 for lo, hi in itertools.pairwise(values)] or [float(values[0])]
-    best, best_score = candidates[0], -1.0
-    for cut in candidates:
-        score = balanced_accuracy(sims >= cut, labels)
-        if score > best_score:
-            best, best_score = float(cut), score
-    return best, best_score
-
-
-def balanced_accuracy(accepted: np.ndarray, labels: np.ndarray) -> float:
-    positive, negative = labels == 1, labels == 0
-    rates = [accepted[positive].mean() if positive.any() else None, (~accepted[negative]).mean() if negative.any() else None]
-    kept = [r for r in rates if r is not None]
-    return float(sum(kept) / len(kept)) if kept else 0.0
+def _kinds(labels: np.ndarray) -> np.ndarray:
+    """The labels as the answerability fit's kinds (a name to accept is "answerable"), so that its cut search and
+    balanced accuracy serve here."""
+    return np.where(labels == 1, KINDS[0], KINDS[1])
 
 
 def collect(assistant: Any, dataset: Path) -> list[tuple[str, float, int, str]]:
@@ -70,7 +58,6 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
-    from .answerability import neutral_model
 
     rows: list[tuple[str, float, int, str]] = []
     used = []
@@ -86,17 +73,18 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
     sims = np.array([r[1] for r in rows])
     labels = np.array([r[2] for r in rows])
     groups = np.array([r[3] for r in rows])
-    cut, score = best_cut(sims, labels)
+    kinds = _kinds(labels)
+    cut, score = best_threshold(sims, kinds)
     held = np.zeros(len(rows), dtype=bool)
     for g in np.unique(groups):  # leave one document's names out
         inside = groups == g
-        fold_cut, _ = best_cut(sims[~inside], labels[~inside]) if (~inside).any() else (cut, 0.0)
+        fold_cut, _ = best_threshold(sims[~inside], kinds[~inside]) if (~inside).any() else (cut, 0.0)
         held[inside] = sims[inside] >= fold_cut
     provenance = {
         "made_by": made_by("english-names"), "date": date.today().isoformat(), "encoder": encoder, "datasets": used,
         "rows": len(rows), "documents": len(np.unique(groups)),
         "balanced_accuracy_in_sample": round(score, 4),
-        "balanced_accuracy_leave_one_document_out": round(balanced_accuracy(held, labels), 4),
+        "balanced_accuracy_leave_one_document_out": round(kind_balanced_accuracy(held, kinds), 4),
         "positives": {"min": round(float(sims[labels == 1].min()), 4), "median": round(float(np.median(sims[labels == 1])), 4)},
         "negatives": {"max": round(float(sims[labels == 0].max()), 4), "median": round(float(np.median(sims[labels == 0])), 4)},
     }
