@@ -218,9 +218,9 @@ class Assistant:
         if not hits:
             return None
         if context.targets:  # the documents the conversation names are the question's ("各自的施行日期是哪天？")
-            assessed = self.assess(question, (), filters, targets=context.targets)
+            assessed = self.assess(question, (), filters, targets=context.targets, query=own)
         else:
-            assessed = self.assess(question, (), replace(filters, sources=(hits[0].clause.source,)))
+            assessed = self.assess(question, (), replace(filters, sources=(hits[0].clause.source,)), query=own)
         return assessed if assessed.evidence.answerable else None
 
     def assess(
@@ -229,14 +229,17 @@ class Assistant:
         history: Sequence[dict[str, str]] = (),
         filters: Filters | None = None,
         targets: tuple[Target, ...] = (),
+        query: Query | None = None,
     ) -> Assessed:
         """Everything the answer rests on, before it is written: the standalone question, its analysis, the
         hits and the evidence check (what ``python -m eval fit`` learns from). ``targets``: documents or regions
-        the question is about though it does not name them (the conversation's)."""
+        the question is about though it does not name them (the conversation's); ``query``: the question's
+        analysis when the caller has it (of ``question`` itself, asked without history)."""
         filters = filters or Filters()
         store, retriever, analyzer = self._current()
         standalone = self.condenser.condense(question, history) if history else question
-        query = analyzer.analyse(standalone)
+        if query is None or history or query.text != standalone:
+            query = analyzer.analyse(standalone)
         if targets:
             query = replace(query, targets=targets, intent=analyzer.intent_of(query.norm, targets))
         scoped, uncovered = place_scope(store, query, filters)
