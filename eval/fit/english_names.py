@@ -58,7 +58,6 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
-
     rows: list[tuple[str, float, int, str]] = []
     used = []
     encoder = ""
