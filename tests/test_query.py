@@ -167,6 +167,7 @@ def test_an_english_question_glossing_its_terms_in_chinese_is_english(analyzer) 
         ("超速达到多少会被扣证？", "超过规定时速百分之五十的", "统一管理，十分重要"),
         ("至少要有多少名警察？", "不得少于两人", "第十一次会议通过"),
         ("学校多长时间举行一次运动会？", "每学年举行一次全校性的运动会", "学校应当举行运动会"),
+        ("用于基础研究的比例有什么要求？", "比例原则上不低于三分之一", "逐步提高投入水平"),
     ],
 )
 def test_a_figure_question_wants_a_figure_of_its_unit(question: str, gives: str, does_not_give: str) -> None:
@@ -174,6 +175,19 @@ def test_a_figure_question_wants_a_figure_of_its_unit(question: str, gives: str,
     assert pattern is not None
     assert pattern.search(normalise(gives))
     assert not pattern.search(normalise(does_not_give))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["我和几个朋友合伙开了一家店，我只能出力，这样也能算出资吗？", "兄弟几个轮流照顾老人，可以签协议吗？有人监督吗？"],
+)
+def test_a_wh_word_in_a_yes_no_question_asks_no_figure(question: str) -> None:
+    assert quantity_pattern(normalise(question)) is None
+
+
+def test_a_figure_asked_after_a_yes_no_question_is_still_asked() -> None:
+    pattern = quantity_pattern(normalise("能申请重新评一次吗？学校多少天内给答复？"))
+    assert pattern is not None and pattern.search("十五天内") and not pattern.search("重新评审")
 
 
 def test_title_vectors_are_kept_so_a_restart_encodes_only_new_titles(tmp_path) -> None:

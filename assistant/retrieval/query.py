@@ -67,7 +67,8 @@ _ARABIC = r"(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?"
 """A figure in digits, not a year."""
 _CHINESE = rf"(?<![第{_CN_NUMERAL}])[一二三四五六七八九十百千两][{_CN_NUMERAL}]*"
 """A figure in Chinese numerals (十五, 两, 一 when a unit follows), not an ordinal (第一)."""
-_IN_WORDS_PERCENT = r"百分之[一二三四五六七八九十百零点]+"
+_IN_WORDS_PERCENT = r"[一二三四五六七八九十百千万]+分之[一二三四五六七八九十百零点]+"
+"""A share in words: 百分之五十, 三分之一, 千分之五 (百分之 is one case of N分之M)."""
 _NUMBER = rf"(?:{_ARABIC}|{_CHINESE})"
 _CN_UNIT = r"(?:个|名|位|人|家|所|件|次|项|批|期|篇|天|日|周|个?月|年|周岁|岁|小时|学时|元|万|亿|倍)"
 _ANY_FIGURE = re.compile(
@@ -81,14 +82,14 @@ _PERCENT = re.compile(rf"\d+(?:\.\d+)?\s*(?:%|％)|{_IN_WORDS_PERCENT}|\d+\s*分
 
 def quantity_pattern(norm: str) -> re.Pattern[str] | None:
     """For a question asking for a figure, the pattern a passage must match to give it (number + fitting unit)."""
-    m = _QUANTITY_RE.search(norm)
+    m = next((m for m in map(_QUANTITY_RE.search, _asking_sentences(norm)) if m), None)
     if not m:
         return None
     asked = m.group(2) or {"多久": "天", "多长时间": "天"}.get(m.group(0), "")
     if not asked and m.group(1):  # "多少钱", "金额是多少", "多少人": the word before or after names the unit
-        around = norm[max(0, m.start() - 4) : m.end() + 2]
+        around = m.string[max(0, m.start() - 4) : m.end() + 2]
         asked = "元" if re.search(r"钱|金额|数额|费用|资金|经费", around) else "人" if re.search(r"人数|人员", around) else ""
-    period = re.match(r"(工作日|自然日|个?月|小时|学时|星期|周|年|天|日)", norm[m.end() :]) if asked in {"个", ""} else None
+    period = re.match(r"(工作日|自然日|个?月|小时|学时|星期|周|年|天|日)", m.string[m.end() :]) if asked in {"个", ""} else None
     if period:  # "多少个工作日", "几个月": the time word after the classifier is the unit
         return re.compile(_NUMBER + r"\s*个?" + period.group(1).removeprefix("个"))
     if m.group(3) in {"比例", "比重", "占比", "百分之", "分值"} or asked in {"%", "分"}:
@@ -101,6 +102,12 @@ def quantity_pattern(norm: str) -> re.Pattern[str] | None:
                 return re.compile(_NUMBER + r"\s*" + unit + "|" + _PERIOD)
             return re.compile(_NUMBER + r"\s*" + unit)
     return _ANY_FIGURE
+
+
+def _asking_sentences(norm: str) -> list[str]:
+    """The question's sentences whose wh-words ask: in a yes-no question ending in 吗 they are indefinite
+    (我和几个朋友合伙…，也能算出资吗？ asks no figure), as in any 吗 question of Mandarin grammar."""
+    return [s for s in re.findall(r"[^?!。;]+[?!。;]*", norm) if not re.search(r"吗[\s?!。;]*$", s)]
 
 
 @lru_cache(maxsize=1)
