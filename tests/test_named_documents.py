@@ -225,3 +225,12 @@ def test_a_question_in_a_conversation_asks_about_the_documents_the_previous_ques
     assert not answer.abstained, answer.text
     assert "2018年7月1日" in answer.text and "2020年5月1日" in answer.text
     assert {c.source for c in answer.citations} == {"街巷命名法.md", "测绘许可法.md"}
+
+
+def test_english_questions_weigh_their_dense_score_apart_and_the_fused_margin_is_relative(assistant: Assistant) -> None:
+    chinese = assistant.assess("街巷名称不得使用什么命名？").evidence.signals
+    english = assistant.assess("What names may not be used for streets and lanes?").evidence.signals
+    assert chinese["dense_top_english"] == 0.0 and chinese["dense_top"] > 0.0
+    assert english["dense_top_english"] == english["dense_top"] > 0.0
+    for values in (chinese, english):
+        assert 0.0 <= values["fused_margin"] <= 1.0

@@ -1,10 +1,11 @@
 """Whether the retrieved clauses answer a question: general signals of the evidence and a logistic model over
 them, fitted by ``python -m eval fit answerability`` on the train documents' questions (``resources/answerability.json``).
 
-The signals are the retrievers' scores and margins, their agreement, how much of the first hit's document the
-head of the ranking is, the share of the question's key-term weight (idf) a clause or a single sentence holds
+The signals are the retrievers' scores and margins (the fused score's too), their agreement, how much of the
+first hit's document the head of the ranking is, the share of the question's key-term weight (idf) a clause or a single sentence holds
 (for a question asking for a figure, a sentence giving a figure of the kind asked), the share of the question's
-character pairs a clause holds, and the share of the key-term weight the corpus has never seen. None of the
+character pairs a clause holds, the share of the key-term weight the corpus has never seen, and an English
+question's dense score apart (a cross-lingual similarity runs lower than a monolingual one). None of the
 signals names a word of any question; what matters how much is the fitted model's business.
 
 Coverage counts the weight of every key term, the ones the index never saw included. Shares of the known weight
@@ -31,7 +32,7 @@ from ..types import Hit
 FEATURES = (
     "lexical_top", "lexical_margin", "dense_top", "dense_margin", "dense_first", "agreement", "overlap",
     "document_share", "coverage_top", "coverage_first", "sentence_top", "figure_sentence", "unknown_share", "terms",
-    "english", "asks_figure", "bigram_clause",
+    "english", "asks_figure", "bigram_clause", "dense_top_english", "fused_margin",
 )
 """The signals, in the order of the fitted coefficients."""
 HEAD = 5
@@ -81,6 +82,9 @@ def signals(query: Query, hits: Sequence[Hit], weights: Mapping[str, float], idf
         "unknown_share": unknown / total if total > 0 else 0.0,
         "terms": math.log1p(len(query.key_terms)),
         "english": float(query.english),
+        # a cross-lingual similarity runs lower than a monolingual one: English questions get their own weight
+        "dense_top_english": (dense[0] if dense else 0.0) * float(query.english),
+        "fused_margin": (head[0].score - head[1].score) / head[0].score if len(head) > 1 and head[0].score > 0 else 0.0,
     }
 
 

@@ -25,7 +25,7 @@ from ..metrics import reciprocal_rank
 from . import made_by
 from .answerability import FOLDS, group_of
 
-DENSE = (0.5, 0.8, 1.3, 2.0, 3.0)
+DENSE = (0.5, 0.8, 1.3, 2.0, 3.0, 5.0)
 COVERAGE = (0.0, 0.02, 0.04, 0.08, 0.16, 0.32, 1.0)
 """Fused reciprocal-rank scores are about 1/60 per list: 1.0 ranks by coverage first, the fusion breaking ties."""
 PREVIOUS = (0.8, 1.3, 0.02)
