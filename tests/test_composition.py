@@ -4,11 +4,11 @@ several parts, and the English glossary read from CC-CEDICT."""
 from __future__ import annotations
 
 from assistant.answer.compose import combine
-from assistant.answer.extractive import english_label, history_line, listed_items, with_provisos
+from assistant.answer.extractive import english_label, history_line, in_english, listed_items, with_provisos
 from assistant.retrieval.english import Glossary, base_forms
 from assistant.retrieval.query import question_parts
 from assistant.text import split_sentences
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, Clause, DocumentMeta, Hit
 
 MEASURES = "第三十六条 经批准，可以采取下列措施：\n（一）对特定人员实施采样检验；\n（二）暂时封锁有关国境；\n（三）其他必要的应急处置措施。\n前款措施由国务院决定。"
 
@@ -24,6 +24,19 @@ def test_article_labels_in_english() -> None:
     assert english_label("第二十条") == "Article 20"
     assert english_label("第一百二十条之一第二款") == "Article 120-1(2)"
     assert english_label("二（四）1") == "二（四）1"  # a plan's label stays as it is
+
+
+def test_an_english_answer_frames_each_clause_once() -> None:
+    meta = DocumentMeta(source="a.md", title="中华人民共和国街巷法")
+
+    def hit(label: str) -> Hit:
+        return Hit(clause=Clause(source="a.md", label_path=(label,), text="……", start=0, end=2), meta=meta, score=1.0)
+
+    first, second = hit("第十六条"), hit("第二十条")
+    framed = in_english([("", "甲。", first), ("", "乙。", first), ("", "丙。", second)])
+    assert [prefix for prefix, _, _ in framed] == [
+        "Under 《中华人民共和国街巷法》 Article 16: ", "", "Under 《中华人民共和国街巷法》 Article 20: ",
+    ]
 
 
 def test_the_history_line_asked_for() -> None:

@@ -213,3 +213,17 @@ def test_title_vectors_are_kept_so_a_restart_encodes_only_new_titles(tmp_path) -
     embedder.encoded.clear()
     TitleMatcher(metas, embedder, 0.5, cache).vectors()
     assert sorted(embedder.encoded) == ["信托法", "合伙企业法"]
+
+
+def test_two_sentences_of_one_clause_are_quoted_in_the_clauses_order(analyzer) -> None:
+    from assistant.answer.extractive import ExtractiveAnswerer
+    from assistant.types import Clause, Hit
+
+    text = "第九条 各级政府应当推进政务公开。行政复议和行政诉讼案件由政府负责人出庭应诉。"
+    clause = Clause(source="a.txt", label_path=("第九条",), text=text, start=0, end=len(text))
+    query = analyzer.analyse("行政诉讼出庭应诉和政务公开有什么要求？")
+    weights = {t.term: corpus_idf(t.term) or 1.0 for t in query.key_terms}
+    hit = Hit(clause=clause, meta=METAS[0], score=1.0, coverage=1.0)
+    answer = ExtractiveAnswerer().answer(query, [hit], weights)
+    assert "政务公开" in answer.text and "出庭应诉" in answer.text
+    assert answer.text.index("政务公开") < answer.text.index("出庭应诉")  # as the clause has them

@@ -230,10 +230,17 @@ def english_label(label: str) -> str:
     return article + (f"({cn_number(m.group(3))})" if m.group(3) else "")
 
 
-def in_english(part: tuple[str, str, Hit]) -> tuple[str, str, Hit]:
-    """A part of an answer to an English question, framed in English around the Chinese quote."""
-    prefix, sentence, hit = part
-    return (f"{prefix}Under 《{hit.meta.title}》 {english_label(hit.clause.label)}: ", sentence, hit)
+def in_english(parts: list[tuple[str, str, Hit]]) -> list[tuple[str, str, Hit]]:
+    """The parts of an answer to an English question, framed in English around the Chinese quotes: once for
+    consecutive quotes of the same clause."""
+    framed, previous = [], None
+    for prefix, sentence, hit in parts:
+        here = (hit.clause.source, hit.clause.label)
+        if here != previous:
+            prefix = f"{prefix}Under 《{hit.meta.title}》 {english_label(hit.clause.label)}: "
+        framed.append((prefix, sentence, hit))
+        previous = here
+    return framed
 
 
 def with_items(sentence: Sentence) -> str:
@@ -277,7 +284,7 @@ class ExtractiveAnswerer:
         else:
             parts = self._picked(query, hits, weights)
         if query.english:
-            parts = [in_english(part) for part in parts]
+            parts = in_english(parts)
         elif query.asks_article:
             parts = [named_article(part) for part in parts]
         return compose(query.text, parts)
@@ -301,6 +308,9 @@ class ExtractiveAnswerer:
             if sentence.terms - covered and sentence.score > 0:
                 chosen.append(sentence)
                 covered |= sentence.terms
+        # the best clause first; sentences of one clause in the clause's order, so that it reads as written
+        first = {cid: i for i, cid in reversed(list(enumerate(s.hit.clause.id for s in chosen)))}
+        chosen.sort(key=lambda s: (first[s.hit.clause.id], s.end))
         return [("", with_items(s), s.hit) for s in chosen]
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
