@@ -227,16 +227,3 @@ def test_two_sentences_of_one_clause_are_quoted_in_the_clauses_order(analyzer) -
     answer = ExtractiveAnswerer().answer(query, [hit], weights)
     assert "政务公开" in answer.text and "出庭应诉" in answer.text
     assert answer.text.index("政务公开") < answer.text.index("出庭应诉")  # as the clause has them
-
-
-def test_a_list_item_is_quoted_with_the_sentence_announcing_it_once(analyzer) -> None:
-    from assistant.answer.extractive import ExtractiveAnswerer
-    from assistant.types import Clause, Hit
-
-    text = "第七条 有下列情形之一的，处二百元以上一千元以下罚款：\n（一）擅自设置街巷标志的；\n（二）涂改街巷名牌的；\n（三）损毁街巷标志的。"
-    clause = Clause(source="a.txt", label_path=("第七条",), text=text, start=0, end=len(text))
-    hit = Hit(clause=clause, meta=METAS[0], score=1.0, coverage=1.0)
-    query = analyzer.analyse("损毁街巷标志的，罚款多少？")
-    answer = ExtractiveAnswerer().answer(query, [hit], {t.term: corpus_idf(t.term) or 1.0 for t in query.key_terms})
-    assert "二百元以上一千元以下" in answer.text and "损毁街巷标志" in answer.text  # the item reads with its lead-in
-    assert answer.text.count("有下列情形之一") == 1 and "涂改" not in answer.text  # not the whole list

@@ -47,8 +47,6 @@ class Sentence:
     """It ends with a colon: the items after it are its content (下列措施：（一）…)."""
     features: tuple[float, ...] = ()
     """The values of :data:`SENTENCE_FEATURES` the score was computed from."""
-    lead: str = ""
-    """For a list item, the sentence announcing the list, which ``text`` opens with."""
 
 
 SENTENCE_FEATURES = ("coverage", "hint", "figure", "listing", "position", "rank", "clause_share")
@@ -173,21 +171,12 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
     spans = with_provisos(text, split_sentences(text))
     out = []
     total = sum(weights.values()) or 1.0
-    lead = None  # the last sentence announcing a list (…有下列情形之一的，处…罚款：), and where it ends
     for position, (start, end) in enumerate(spans):
         raw = text[start:end].strip()
         body = _strip_label(raw) if position == 0 and hit.clause.part == 0 else raw
         is_title = position == 0 and hit.clause.part == 0 and len(body) <= 30 and body != raw and len(spans) > 1
-        if raw.endswith(("：", ":")):
-            lead = (body, end)
-        elif lead is not None and not _ITEM_RE.match(raw):
-            lead = None
         if len(body) < 4 or is_title:
             continue
-        led = ""
-        if lead is not None and _ITEM_RE.match(raw):  # an item says nothing without the sentence announcing it
-            led = lead[0] + ("…" if text[lead[1]:start].strip() else "")
-            body = led + raw
         norm = normalise(body)
         terms = frozenset(t.term for t in query.key_terms if t.found(norm))
         announces = raw.rstrip().endswith(("：", ":"))
@@ -201,9 +190,8 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
             clause_share,
         )
         focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
-        shown = _window(body, query.key_terms, focus=focus)
-        out.append(Sentence(hit, shown, ranker.score(values), terms, end, announces, values,
-                            led if led and shown.startswith(led) else ""))
+        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), ranker.score(values), terms, end, announces,
+                            values))
     return out
 
 
@@ -323,16 +311,7 @@ class ExtractiveAnswerer:
         # the best clause first; sentences of one clause in the clause's order, so that it reads as written
         first = {cid: i for i, cid in reversed(list(enumerate(s.hit.clause.id for s in chosen)))}
         chosen.sort(key=lambda s: (first[s.hit.clause.id], s.end))
-        parts = []
-        for i, s in enumerate(chosen):
-            text = with_items(s)
-            before = chosen[i - 1] if i else None
-            if s.lead and before is not None and before.hit.clause.id == s.hit.clause.id and (
-                before.lead.rstrip("…") == s.lead.rstrip("…") or before.announces
-            ):  # the list was announced just before: the item alone
-                text = "…" + text[len(s.lead):].lstrip("…")
-            parts.append(("", text, s.hit))
-        return parts
+        return [("", with_items(s), s.hit) for s in chosen]
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         for hit in hits[:3]:
