@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from fakes import HashEmbedder
 
+from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.retrieval import rrf
 from assistant.retrieval.english import Glossary, document_names
 from assistant.retrieval.followup import RuleCondenser
 from assistant.retrieval.query import QueryAnalyzer, quantity_pattern, question_words
 from assistant.retrieval.titles import TitleMatcher
 from assistant.text import is_english, normalise, tokenize
-from assistant.types import DocumentMeta
+from assistant.types import Clause, DocumentMeta, Hit
 
 METAS = [
     DocumentMeta(source="a.txt", title="张掖市法治政府建设实施方案", region="张掖市"),
@@ -216,9 +217,6 @@ def test_title_vectors_are_kept_so_a_restart_encodes_only_new_titles(tmp_path) -
 
 
 def test_two_sentences_of_one_clause_are_quoted_in_the_clauses_order(analyzer) -> None:
-    from assistant.answer.extractive import ExtractiveAnswerer
-    from assistant.types import Clause, Hit
-
     text = "第九条 各级政府应当推进政务公开。行政复议和行政诉讼案件由政府负责人出庭应诉。"
     clause = Clause(source="a.txt", label_path=("第九条",), text=text, start=0, end=len(text))
     query = analyzer.analyse("行政诉讼出庭应诉和政务公开有什么要求？")

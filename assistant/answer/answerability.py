@@ -2,11 +2,11 @@
 them, fitted by ``python -m eval fit answerability`` on the train documents' questions (``resources/answerability.json``).
 
 The signals are the retrievers' scores and margins (the fused score's too), their agreement, how much of the
-first hit's document the head of the ranking is, the share of the question's key-term weight (idf) a clause or a single sentence holds
-(for a question asking for a figure, a sentence giving a figure of the kind asked), the share of the question's
-character pairs a clause holds, the share of the key-term weight the corpus has never seen, and an English
-question's dense score apart (a cross-lingual similarity runs lower than a monolingual one). None of the
-signals names a word of any question; what matters how much is the fitted model's business.
+first hit's document the head of the ranking is, the share of the question's key-term weight (idf) a clause or a
+single sentence holds (for a question asking for a figure, a sentence giving a figure of the kind asked), the
+share of the question's character pairs a clause holds, the share of the key-term weight the corpus has never
+seen, and an English question's dense score apart (a cross-lingual similarity runs lower than a monolingual one).
+None of the signals names a word of any question; what matters how much is the fitted model's business.
 
 Coverage counts the weight of every key term, the ones the index never saw included. Shares of the known weight
 only were tried (a citizen's words are often not the corpus's) and fitted better, but they answered
@@ -57,6 +57,7 @@ def signals(query: Query, hits: Sequence[Hit], weights: Mapping[str, float], idf
     )
     # an English question's words in the index's language are its translations
     asked = " ".join(t for terms in query.expansions.values() for t in terms) if query.english else query.text
+    dense_top = dense[0] if dense else 0.0
     coverage_top = max((h.coverage for h in head), default=0.0)
     coverage_first = first.coverage if first is not None else 0.0
     sentence_top = best_sentence_share(query, head[:3], weights, total)
@@ -64,7 +65,7 @@ def signals(query: Query, hits: Sequence[Hit], weights: Mapping[str, float], idf
     return {
         "lexical_top": (lexical[0] if lexical else 0.0) / lexical_norm,
         "lexical_margin": ((lexical[0] - lexical[1]) if len(lexical) > 1 else 0.0) / lexical_norm,
-        "dense_top": dense[0] if dense else 0.0,
+        "dense_top": dense_top,
         "dense_margin": (dense[0] - dense[1]) if len(dense) > 1 else 0.0,
         "dense_first": first.dense_score if first is not None else 0.0,
         "agreement": float(
@@ -83,7 +84,7 @@ def signals(query: Query, hits: Sequence[Hit], weights: Mapping[str, float], idf
         "terms": math.log1p(len(query.key_terms)),
         "english": float(query.english),
         # a cross-lingual similarity runs lower than a monolingual one: English questions get their own weight
-        "dense_top_english": (dense[0] if dense else 0.0) * float(query.english),
+        "dense_top_english": dense_top * float(query.english),
         "fused_margin": (head[0].score - head[1].score) / head[0].score if len(head) > 1 and head[0].score > 0 else 0.0,
     }
 

@@ -309,8 +309,8 @@ class ExtractiveAnswerer:
                 chosen.append(sentence)
                 covered |= sentence.terms
         # the best clause first; sentences of one clause in the clause's order, so that it reads as written
-        first = {cid: i for i, cid in reversed(list(enumerate(s.hit.clause.id for s in chosen)))}
-        chosen.sort(key=lambda s: (first[s.hit.clause.id], s.end))
+        clauses = list(dict.fromkeys(s.hit.clause.id for s in chosen))
+        chosen.sort(key=lambda s: (clauses.index(s.hit.clause.id), s.end))
         return [("", with_items(s), s.hit) for s in chosen]
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
