@@ -25,6 +25,7 @@ from .embedders import Embedder, make_embedder
 from .index.versions import NOT_IN_FORCE, Version
 from .regions import Place, load_gazetteer
 from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
+from .retrieval.adapter import load_adapter
 from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser, previous_turn
 from .retrieval.intent import IntentModel
@@ -73,6 +74,7 @@ class Assistant:
         self.model = model or AnswerabilityModel.load(
             Path(settings.answerability_model) if settings.answerability_model else None, self.embedder.name
         )
+        self.adapter = load_adapter(self.embedder.name, settings.query_adapter)
         self._refresh_lock = threading.Lock()
         self.retriever, self.analyzer = self._readers(self.store, reranker)
         if answerer is None and settings.llm_base_url:
@@ -94,7 +96,7 @@ class Assistant:
         cache = self.settings.data_dir / f"titles-{self.embedder.name}.npz"
         titles = TitleMatcher(store.metas(), self.embedder, cut, None if store.read_only else cache)
         analyzer = QueryAnalyzer(store.metas(), idf=store.idf, intents=self.intents, titles=titles)
-        return Retriever(store, self.embedder, reranker), analyzer
+        return Retriever(store, self.embedder, reranker, adapter=self.adapter), analyzer
 
     def _current(self) -> tuple[ClauseStore, Retriever, QueryAnalyzer]:
         """The store and its readers, reopened first when the index has changed since they were loaded (a CLI

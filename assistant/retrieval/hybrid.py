@@ -11,6 +11,7 @@ from ..embedders import Embedder
 from ..store import ClauseStore, Filters, lexical_text
 from ..text import normalise, tokenize
 from ..types import Hit
+from .adapter import QueryAdapter
 from .query import KeyTerm, Query
 
 RRF_K = 60
@@ -86,18 +87,23 @@ class Retriever:
     """Finds the clauses that best match a query."""
 
     def __init__(
-        self, store: ClauseStore, embedder: Embedder, reranker: Reranker | None = None, fusion: Fusion | None = None
+        self, store: ClauseStore, embedder: Embedder, reranker: Reranker | None = None, fusion: Fusion | None = None,
+        adapter: QueryAdapter | None = None,
     ) -> None:
+        """``adapter``: the map applied to the vectors of Chinese queries (:mod:`.adapter`); None for none."""
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
         self.fusion = fusion or Fusion.load(embedder.name)
+        self.adapter = adapter
 
     def search(self, query: Query, filters: Filters | None = None, k: int = 10, candidates: int = 30) -> list[Hit]:
         """Top ``k`` hits for a query within ``filters``."""
         filters = filters or Filters()
         lexical = self.store.lexical_search(list(query.tokens), candidates, filters)
         vector = self.embedder.embed_query(query.dense_text)
+        if self.adapter is not None and not query.english:
+            vector = self.adapter.apply(vector)
         dense = self.store.dense_search(vector, candidates, filters)
         weights = [1.0, self.fusion.dense_english if query.english else self.fusion.dense]
         fused = rrf([[i for i, _ in lexical], [i for i, _ in dense]], weights)

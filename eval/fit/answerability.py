@@ -86,12 +86,16 @@ def group_of(question: Question, originals: dict[str, Question]) -> str:
     return "unanswerable-" + hashlib.sha1(question.id.encode()).hexdigest()[:1]
 
 
-def collect(assistant: Any, questions: Sequence[Question]) -> tuple[list[Row], dict[str, int]]:
-    """Signals and labels of each usable question, and how many were left out and why."""
+def collect(assistant: Any, questions: Sequence[Question], cross_fit: Any = None) -> tuple[list[Row], dict[str, int]]:
+    """Signals and labels of each usable question, and how many were left out and why; with ``cross_fit``
+    (:class:`.adapter.CrossFit`), each question through the query adapter not fitted on its document."""
     originals = {q.id: q for q in questions}
     rows: list[Row] = []
     left = {"retrieval missed": 0, "decided by a check": 0}
+    own = assistant.retriever.adapter
     for q in [*questions, *counterfactuals(list(questions))]:
+        if cross_fit is not None:
+            assistant.retriever.adapter = cross_fit.adapter_for(originals.get(q.id.removesuffix("#cf"), q), own)
         filters = Filters(exclude=q.exclude_sources) if q.exclude_sources else None
         assessed = assistant.assess(q.question, list(q.history), filters)
         if not assessed.evidence.signals:
@@ -104,6 +108,7 @@ def collect(assistant: Any, questions: Sequence[Question]) -> tuple[list[Row], d
                 continue
         kind = "answerable" if q.answerable else "counterfactual" if q.counterfactual else "unanswerable"
         rows.append(Row(q.id, group_of(q, originals), int(q.answerable), assessed.evidence.signals, kind))
+    assistant.retriever.adapter = own
     return rows, left
 
 
@@ -239,10 +244,14 @@ def fit(rows: Sequence[Row]) -> tuple[AnswerabilityModel, dict[str, Any]]:
     return model, cv
 
 
-def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None) -> dict[str, Any]:
-    """Fit on every (data dir, dataset) pair and write the model to ``out``; returns its provenance."""
+def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None,
+        cross_fit: Path | None = None) -> dict[str, Any]:
+    """Fit on every (data dir, dataset) pair and write the model to ``out``; returns its provenance.
+    ``cross_fit``: the fold adapters of ``python -m eval fit adapter --folds-out``."""
     from assistant.service import Assistant
     from assistant.settings import load_settings
+
+    from .adapter import CrossFit
 
     rows: list[Row] = []
     used = []
@@ -252,7 +261,8 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
         settings = load_settings(config, data_dir=data_dir)
         assistant = Assistant(settings, model=neutral_model())
         encoder = assistant.embedder.name
-        got, left = collect(assistant, loaded.items)
+        folds = CrossFit.load(cross_fit, encoder) if cross_fit is not None else None
+        got, left = collect(assistant, loaded.items, folds)
         log.info("%s: %d rows (%s)", dataset, len(got), left)
         rows += got
         used.append({"dataset": dataset.as_posix(), "rows": len(got), "positives": sum(r.label for r in got), "left_out": left})
@@ -260,6 +270,7 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
     provenance = {
         "made_by": made_by("answerability"),
         "date": date.today().isoformat(), "encoder": encoder, "datasets": used, "cv": cv,
+        "query_adapter": "cross-fitted by document" if cross_fit is not None else "as configured",
     }
     model = AnswerabilityModel(**{**model.__dict__, "provenance": provenance})
     out.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ from assistant.retrieval.hybrid import Fusion
 from ..dataset import Question, load_dataset
 from ..metrics import reciprocal_rank
 from . import made_by
+from .adapter import CrossFit
 from .answerability import FOLDS, group_of
 
 DENSE = (0.5, 0.8, 1.3, 2.0, 3.0, 5.0)
@@ -38,9 +39,13 @@ def _rr(assistant: Any, question: Question) -> float:
     return reciprocal_rank(passages, question.gold)
 
 
-def grid(assistant: Any, questions: Sequence[Question], english: bool) -> tuple[list[Fusion], np.ndarray]:
-    """Every grid point and the reciprocal rank of each question under it (questions × points)."""
+def grid(
+    assistant: Any, questions: Sequence[Question], english: bool, cross_fit: CrossFit | None = None
+) -> tuple[list[Fusion], np.ndarray]:
+    """Every grid point and the reciprocal rank of each question under it (questions × points); with
+    ``cross_fit``, each question through the query adapter not fitted on its document."""
     base = assistant.retriever.fusion
+    own = assistant.retriever.adapter
     points = [
         replace(base, dense_english=d, coverage=c) if english else replace(base, dense=d, coverage=c)
         for d, c in itertools.product(DENSE, COVERAGE)
@@ -49,8 +54,11 @@ def grid(assistant: Any, questions: Sequence[Question], english: bool) -> tuple[
     for j, point in enumerate(points):
         assistant.retriever.fusion = point
         for i, q in enumerate(questions):
+            if cross_fit is not None:
+                assistant.retriever.adapter = cross_fit.adapter_for(q, own)
             scores[i, j] = _rr(assistant, q)
     assistant.retriever.fusion = base
+    assistant.retriever.adapter = own
     return points, scores
 
 
@@ -67,7 +75,9 @@ def cross_validated(scores: np.ndarray, groups: Sequence[str]) -> float:
     return total / len(scores)
 
 
-def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None) -> dict[str, Any]:
+def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None,
+        cross_fit: Path | None = None) -> dict[str, Any]:
+    """Fit the weights, write them to ``out``; ``cross_fit``: the fold adapters of ``fit adapter --folds-out``."""
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
@@ -78,10 +88,11 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
         originals = {q.id: q for q in questions}
         assistant = Assistant(load_settings(config, data_dir=data_dir))
         encoder = assistant.embedder.name
+        folds = CrossFit.load(cross_fit, encoder) if cross_fit is not None else None
         for english in (False, True):
             chosen = [q for q in questions if (not any("\u4e00" <= ch <= "\u9fff" for ch in q.question)) == english]
             if chosen:
-                points, scores = grid(assistant, chosen, english)
+                points, scores = grid(assistant, chosen, english, folds)
                 found[english].append((points, scores, [group_of(q, originals) for q in chosen]))
     fitted: dict[str, Any] = {}
     report: dict[str, Any] = {}
@@ -111,6 +122,7 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
             "made_by": made_by("retrieval"),
             "date": date.today().isoformat(), "encoder": encoder, "grid": {"dense": DENSE, "coverage": COVERAGE},
             "datasets": [q.as_posix() for _, q in sets], "scores": report,
+            "query_adapter": "cross-fitted by document" if cross_fit is not None else "as configured",
         },
     )
     out.write_text(json.dumps(fusion.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
