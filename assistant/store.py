@@ -342,23 +342,24 @@ class ClauseStore:
     def read_vectors(self, ids: list[str]) -> np.ndarray:
         """Unit vectors of clauses (one row per id, in order) read from the collection, not cached: for fitting
         on a whole index; ``KeyError`` for an id the collection does not hold."""
-        found: dict[str, np.ndarray] = {}
+        found = self._fetch_vectors(ids)
+        return np.stack([found[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+
+    def _fetch_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Unit vectors of the clauses of ``ids`` the collection holds, read in batches."""
+        read: dict[str, np.ndarray] = {}
         for start in range(0, len(ids), SMALL_SCOPE):
             got = self.collection.get(ids=ids[start:start + SMALL_SCOPE], include=["embeddings"])
-            found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
-        rows = np.stack([found[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12) if ids else rows
+            for cid, emb in zip(got["ids"], got["embeddings"], strict=True):
+                v = np.asarray(emb, dtype=np.float32)
+                read[cid] = v / (np.linalg.norm(v) or 1.0)
+        return read
 
     def _clause_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Unit vectors of clauses, read by id and kept in a bounded cache (cleared whenever the store reloads)."""
         with self._vectors_lock:
             missing = [i for i in ids if i not in self._vectors]
-        read: dict[str, np.ndarray] = {}
-        for start in range(0, len(missing), SMALL_SCOPE):
-            got = self.collection.get(ids=missing[start:start + SMALL_SCOPE], include=["embeddings"])
-            for cid, emb in zip(got["ids"], got["embeddings"], strict=True):
-                v = np.asarray(emb, dtype=np.float32)
-                read[cid] = v / (np.linalg.norm(v) or 1.0)
+        read = self._fetch_vectors(missing)
         with self._vectors_lock:
             self._vectors.update(read)
             out = {i: self._vectors[i] for i in ids if i in self._vectors}

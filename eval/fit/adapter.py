@@ -108,6 +108,12 @@ def train(parts: Sequence[Part], rows: Sequence[np.ndarray], lam: float, checkpo
     optimiser = torch.optim.Adam([delta], lr=LEARNING_RATE)
     tensors = [(torch.from_numpy(p.clauses), torch.from_numpy(p.questions)) for p in parts]
     batches = [(j, chunk) for j, r in enumerate(rows) for chunk in np.array_split(r, max(1, -(-len(r) // BATCH))) if len(chunk)]
+    masks = []  # each batch's gold clauses, the same every epoch
+    for j, chunk in batches:
+        mask = torch.zeros((len(chunk), len(parts[j].clauses)), dtype=torch.bool)
+        for n, i in enumerate(chunk):
+            mask[n, torch.from_numpy(parts[j].gold[i])] = True
+        masks.append(mask)
     out: dict[int, np.ndarray] = {}
     for epoch in range(1, max(checkpoints) + 1):
         for b in rng.permutation(len(batches)):
@@ -117,9 +123,7 @@ def train(parts: Sequence[Part], rows: Sequence[np.ndarray], lam: float, checkpo
             q = q + q @ delta.T
             q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
             logits = q @ clauses.T / TEMPERATURE
-            mask = torch.zeros_like(logits, dtype=torch.bool)
-            for n, i in enumerate(chunk):
-                mask[n, torch.from_numpy(parts[j].gold[i])] = True
+            mask = masks[b]
             positive = torch.logsumexp(logits.masked_fill(~mask, float("-inf")), dim=1)
             loss = (torch.logsumexp(logits, dim=1) - positive).mean() + lam * (delta ** 2).sum()
             optimiser.zero_grad()

@@ -256,12 +256,14 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
     rows: list[Row] = []
     used = []
     encoder = ""
+    folds: CrossFit | None = None
     for data_dir, dataset in sets:
         loaded = load_dataset(dataset)
         settings = load_settings(config, data_dir=data_dir)
         assistant = Assistant(settings, model=neutral_model())
         encoder = assistant.embedder.name
-        folds = CrossFit.load(cross_fit, encoder) if cross_fit is not None else None
+        if cross_fit is not None and folds is None:  # the same fold maps serve every set
+            folds = CrossFit.load(cross_fit, encoder)
         got, left = collect(assistant, loaded.items, folds)
         log.info("%s: %d rows (%s)", dataset, len(got), left)
         rows += got

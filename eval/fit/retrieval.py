@@ -83,12 +83,14 @@ def run(sets: Sequence[tuple[Path, Path]], out: Path, config: Path | None = None
 
     found: dict[bool, list[tuple[Fusion, np.ndarray, list[str]]]] = {False: [], True: []}
     encoder = ""
+    folds: CrossFit | None = None
     for data_dir, dataset in sets:
         questions = [q for q in load_dataset(dataset).items if q.answerable and q.gold and not q.history]
         originals = {q.id: q for q in questions}
         assistant = Assistant(load_settings(config, data_dir=data_dir))
         encoder = assistant.embedder.name
-        folds = CrossFit.load(cross_fit, encoder) if cross_fit is not None else None
+        if cross_fit is not None and folds is None:  # the same fold maps serve every set
+            folds = CrossFit.load(cross_fit, encoder)
         for english in (False, True):
             chosen = [q for q in questions if (not any("\u4e00" <= ch <= "\u9fff" for ch in q.question)) == english]
             if chosen:
