@@ -30,6 +30,7 @@ from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser, previous_turn
 from .retrieval.intent import IntentModel
 from .retrieval.query import Target, document_heads, question_parts
+from .retrieval.ranker import load_ranker
 from .retrieval.titles import TitleMatcher, load_cut
 from .settings import Settings
 from .store import ClauseStore, Filters, IndexError_
@@ -75,6 +76,7 @@ class Assistant:
             Path(settings.answerability_model) if settings.answerability_model else None, self.embedder.name
         )
         self.adapter = load_adapter(self.embedder.name, settings.query_adapter)
+        self.ranker = load_ranker(self.embedder.name, settings.ranker)
         self._refresh_lock = threading.Lock()
         self.retriever, self.analyzer = self._readers(self.store, reranker)
         if answerer is None and settings.llm_base_url:
@@ -96,7 +98,7 @@ class Assistant:
         cache = self.settings.data_dir / f"titles-{self.embedder.name}.npz"
         titles = TitleMatcher(store.metas(), self.embedder, cut, None if store.read_only else cache)
         analyzer = QueryAnalyzer(store.metas(), idf=store.idf, intents=self.intents, titles=titles)
-        return Retriever(store, self.embedder, reranker, adapter=self.adapter), analyzer
+        return Retriever(store, self.embedder, reranker, adapter=self.adapter, ranker=self.ranker), analyzer
 
     def _current(self) -> tuple[ClauseStore, Retriever, QueryAnalyzer]:
         """The store and its readers, reopened first when the index has changed since they were loaded (a CLI

@@ -73,6 +73,10 @@ class Settings:
     """A query adapter written by ``python -m eval fit adapter`` (its ``.json``); empty = the one shipped for the
     embedder (``assistant/resources/adapter-<embedder>.json``; none ships today, see docs/answering.md);
     ``none`` = no adapter."""
+    ranker: str = ""
+    """A candidate ranker written by ``python -m eval fit ranker`` (its ``.json``); empty = the one shipped for the
+    embedder (``assistant/resources/ranker-<embedder>.json``; none: candidates stay in fused order); ``none`` = no
+    ranker."""
     english_names: str = ""
     """A cut file written by ``python -m eval fit english-names`` (English document names → titles); empty = the
     one shipped for the embedder (``assistant/resources/english-names-<embedder>.json``; none: no such names)."""

@@ -91,6 +91,9 @@ costs 0.17 s at 156k clauses (its vector search filters what it visits), reading
 scoring them under a millisecond."""
 VECTOR_CACHE = 16_000
 """Clause vectors kept after such a search (2 KB each with a 512-dimension encoder: 32 MB at most)."""
+TEXT_CACHE = 256
+"""Normalised document texts kept for the ranker's document coverage (a law of 30,000 characters is ~60 KB in
+memory; the longest ~0.2 MB): 15 MB typical, 50 MB at most."""
 
 
 class ClauseStore:
@@ -135,6 +138,7 @@ class ClauseStore:
 
     def _use(self, snap: Snapshot) -> None:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._texts: OrderedDict[str, str] = OrderedDict()
         self._snap = snap
         self.documents: dict[str, dict[str, Any]] = snap.documents
         self.order: list[str] = snap.order
@@ -264,6 +268,19 @@ class ClauseStore:
         record = self.documents.get(source, {})
         return record["text"] if "text" in record else self._snap.document_text(source)
 
+    def normalised_text(self, source: str) -> str:
+        """A document's text normalised as questions are (:func:`normalise`), the last :data:`TEXT_CACHE` kept."""
+        with self._vectors_lock:
+            if source in self._texts:
+                self._texts.move_to_end(source)
+                return self._texts[source]
+        text = normalise(self.document_text(source))
+        with self._vectors_lock:
+            self._texts[source] = text
+            while len(self._texts) > TEXT_CACHE:
+                self._texts.popitem(last=False)
+        return text
+
     def versions(self) -> dict[str, Version]:
         """Where each document stands among the versions of its title (documents with one version included)."""
         if self._versions is None:
@@ -338,6 +355,12 @@ class ClauseStore:
         scores = np.stack([vectors[i] for i in ids]) @ (vector / (np.linalg.norm(vector) or 1.0))
         best = np.argsort(-scores, kind="stable")[:n]
         return [(ids[i], float(scores[i])) for i in best]
+
+    def cosines(self, vector: np.ndarray, ids: list[str]) -> list[float]:
+        """Cosine similarity of a query vector to each clause of ``ids`` (0 for a clause the collection lacks)."""
+        vectors = self._clause_vectors(ids)
+        unit = vector / (np.linalg.norm(vector) or 1.0)
+        return [float(vectors[i] @ unit) if i in vectors else 0.0 for i in ids]
 
     def read_vectors(self, ids: list[str]) -> np.ndarray:
         """Unit vectors of clauses (one row per id, in order) read from the collection, not cached: for fitting

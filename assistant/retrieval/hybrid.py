@@ -7,12 +7,15 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Protocol
 
+import numpy as np
+
 from ..embedders import Embedder
 from ..store import ClauseStore, Filters, lexical_text
 from ..text import normalise, tokenize
 from ..types import Hit
 from .adapter import QueryAdapter
-from .query import KeyTerm, Query
+from .query import KeyTerm, Query, coverage
+from .ranker import Ranker, features
 
 RRF_K = 60
 """The constant of reciprocal rank fusion (Cormack et al. 2009)."""
@@ -61,15 +64,6 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict
     return scores
 
 
-def coverage(terms: tuple[KeyTerm, ...], text: str, idf: dict[str, float]) -> float:
-    """Share of the question's key-term weight (idf) found in a normalised passage text."""
-    total = sum(idf[t.term] for t in terms)
-    if total <= 0:
-        return 0.0
-    found = sum(idf[t.term] for t in terms if t.found(text))
-    return found / total
-
-
 def term_weights(store: ClauseStore, terms: tuple[KeyTerm, ...]) -> dict[str, float]:
     """idf of each key term (through its best known alternative); words the index never saw weigh most."""
     ceiling = store.max_idf()
@@ -88,18 +82,35 @@ class Retriever:
 
     def __init__(
         self, store: ClauseStore, embedder: Embedder, reranker: Reranker | None = None, fusion: Fusion | None = None,
-        adapter: QueryAdapter | None = None,
+        adapter: QueryAdapter | None = None, ranker: Ranker | None = None,
     ) -> None:
-        """``adapter``: the map applied to the vectors of Chinese queries (:mod:`.adapter`); None for none."""
+        """``adapter``: the map applied to the vectors of Chinese queries (:mod:`.adapter`); ``ranker``: the fitted
+        reordering of the fused candidates (:mod:`.ranker`); None for none."""
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
         self.fusion = fusion or Fusion.load(embedder.name)
         self.adapter = adapter
+        self.ranker = ranker
 
     def search(self, query: Query, filters: Filters | None = None, k: int = 10, candidates: int = 30) -> list[Hit]:
         """Top ``k`` hits for a query within ``filters``."""
-        filters = filters or Filters()
+        hits, vector = self.fused(query, filters or Filters(), candidates)
+        if self.ranker is not None and len(hits) > 1:
+            hits = self.ranker.order(hits, self.signals(query, hits, vector))
+        if self.reranker is not None and hits:
+            head = self.reranker.rerank(query.text, hits[:candidates])
+            hits = head + hits[candidates:]
+        return hits[:k]
+
+    def signals(self, query: Query, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
+        """The ranker's signals of fused candidates (:func:`.ranker.features`)."""
+        cosines = self.store.cosines(vector, [h.clause.id for h in hits])
+        idf = term_weights(self.store, query.key_terms)
+        return features(query, hits, cosines, idf, self.store.normalised_text)
+
+    def fused(self, query: Query, filters: Filters, candidates: int = 30) -> tuple[list[Hit], np.ndarray]:
+        """Every candidate of either retriever, by fused score, and the query vector searched with."""
         lexical = self.store.lexical_search(list(query.tokens), candidates, filters)
         vector = self.embedder.embed_query(query.dense_text)
         if self.adapter is not None and not query.english:
@@ -133,10 +144,7 @@ class Retriever:
                 )
             )
         hits.sort(key=lambda h: h.score, reverse=True)
-        if self.reranker is not None and hits:
-            head = self.reranker.rerank(query.text, hits[:candidates])
-            hits = head + hits[candidates:]
-        return hits[:k]
+        return hits, vector
 
     def search_each(self, query: Query, filters: Filters, k: int, candidates: int) -> list[Hit]:
         """For a question naming several documents or regions: the best hits of each, interleaved."""

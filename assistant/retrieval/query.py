@@ -180,6 +180,15 @@ class KeyTerm:
         return any(a in text for a in self.alternatives) or (bool(self.parts) and all(p in text for p in self.parts))
 
 
+def coverage(terms: tuple[KeyTerm, ...], text: str, idf: dict[str, float]) -> float:
+    """Share of the question's key-term weight (idf) found in a normalised passage text."""
+    total = sum(idf[t.term] for t in terms)
+    if total <= 0:
+        return 0.0
+    found = sum(idf[t.term] for t in terms if t.found(text))
+    return found / total
+
+
 @dataclass(frozen=True)
 class Query:
     text: str
