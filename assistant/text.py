@@ -52,6 +52,19 @@ def normalise(text: str) -> str:
     return fold_width(to_simplified(text)).lower()
 
 
+def char_pairs(text: str) -> set[str]:
+    """The distinct character pairs of a text's letters and digits, normalised (punctuation and spaces dropped)."""
+    chars = "".join(ch for ch in normalise(text) if ch.isalnum())
+    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
+def bigram_share(question: str, text: str) -> float:
+    """The share of the question's distinct character pairs (letters and digits, normalised) the text holds: a
+    match that needs no segmentation, so partial words and words jieba splits differently still count."""
+    asked = char_pairs(question)
+    return len(asked & char_pairs(text)) / len(asked) if asked else 0.0
+
+
 def match_key(text: str) -> str:
     """Comparison form used by evaluation: normalised, without whitespace or punctuation."""
     return _PUNCT_SPACE_RE.sub("", normalise(unicodedata.normalize("NFKC", text)))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from assistant.retrieval import QueryAnalyzer, Retriever
-from assistant.retrieval.ranker import FEATURES, Ranker, RankerError, load_ranker, pairs
+from assistant.retrieval.ranker import FEATURES, Ranker, RankerError, load_ranker
 from assistant.settings import Settings
 from assistant.store import ClauseStore, Filters
-from assistant.text import normalise
+from assistant.text import char_pairs, normalise
 from eval.fit.ranker import PENALTIES, Candidates, cross_validated, fit, rank_scores, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,11 +47,11 @@ def test_the_signals_of_real_candidates(sample_store: ClauseStore) -> None:
     assert rows[:, _column("cosine_gap")].max() == 0.0
     shares = rows[:, _column("document_share")]
     assert sum(1 / len(hits) / s for s in shares) == pytest.approx(len({h.clause.source for h in hits}))
-    asked = pairs(query.norm)
+    asked = char_pairs(query.norm)
     i = int(np.argmax(rows[:, _column("pair_share")]))
     from assistant.store import lexical_text
 
-    assert rows[i, _column("pair_share")] == len(asked & pairs(lexical_text(hits[i].clause, hits[i].meta))) / len(asked)
+    assert rows[i, _column("pair_share")] == len(asked & char_pairs(lexical_text(hits[i].clause, hits[i].meta))) / len(asked)
     assert rows[:, _column("document_coverage")].min() >= 0.0 and rows[:, _column("document_coverage_gap")].max() == 0.0
 
 

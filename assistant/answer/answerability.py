@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..retrieval.query import Query
-from ..text import normalise, split_sentences
+from ..text import bigram_share, normalise, split_sentences
 from ..types import Hit
 
 FEATURES = (
@@ -87,18 +87,6 @@ def signals(query: Query, hits: Sequence[Hit], weights: Mapping[str, float], idf
         "dense_top_english": dense_top * float(query.english),
         "fused_margin": (head[0].score - head[1].score) / head[0].score if len(head) > 1 and head[0].score > 0 else 0.0,
     }
-
-
-def bigram_share(question: str, text: str) -> float:
-    """The share of the question's distinct character pairs (letters and digits, normalised) the text holds: a
-    match that needs no segmentation, so partial words and words jieba splits differently still count."""
-    asked = _bigrams(question)
-    return len(asked & _bigrams(text)) / len(asked) if asked else 0.0
-
-
-def _bigrams(text: str) -> set[str]:
-    chars = "".join(ch for ch in normalise(text) if ch.isalnum())
-    return {chars[i:i + 2] for i in range(len(chars) - 1)}
 
 
 def best_sentence_share(

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import lexical_text
-from ..text import normalise
+from ..text import char_pairs, normalise
 from ..types import Hit
 from .query import Query, coverage
 
@@ -37,11 +37,6 @@ FEATURES = (
 
 class RankerError(ValueError):
     """A ranker file is missing, unreadable or does not fit the encoder or the signals."""
-
-
-def pairs(text: str) -> set[str]:
-    """The character pairs of a normalised text."""
-    return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
 def features(
@@ -73,8 +68,10 @@ def features(
     by_best = {s: r for r, s in enumerate(sorted(best, key=lambda s: -best[s]))}
     by_mass = {s: r for r, s in enumerate(sorted(mass, key=lambda s: -mass[s]))}
     held = {s: coverage(query.key_terms, document_text(s), idf) for s in best}
+    titles = {h.clause.source: h.meta.title for h in hits}
+    titled = {s: coverage(query.key_terms, normalise(t), idf) for s, t in titles.items()}
     top_held = max(held.values())
-    asked = pairs(query.norm)
+    asked = char_pairs(query.norm)
     first, total, top_lexical, top_cos = fused[0] or 1.0, fused.sum() or 1.0, lexical.max() or 1.0, cos.max()
     rows = []
     for hit, score, lex, c, source in zip(hits, fused, lexical, cos, sources, strict=True):
@@ -89,8 +86,8 @@ def features(
             math.log1p(len(hit.clause.text)), float(hit.clause.kind != "clause"), len(hit.clause.label_path),
             float(hit.clause.part > 0), float(query.english),
             held[source], held[source] - top_held,
-            coverage(query.key_terms, normalise(hit.meta.title), idf), coverage(query.key_terms, text, idf),
-            len(asked & pairs(text)) / (len(asked) or 1),
+            titled[source], coverage(query.key_terms, text, idf),
+            len(asked & char_pairs(text)) / (len(asked) or 1),
         ])
     return np.array(rows, dtype=float)
 
