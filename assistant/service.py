@@ -16,6 +16,7 @@ from .answer import (
     Answerer,
     Evidence,
     ExtractiveAnswerer,
+    adds_own_words,
     assess,
     cannot_answer,
     combine,
@@ -24,7 +25,7 @@ from .answer import (
 from .embedders import Embedder, make_embedder
 from .index.versions import NOT_IN_FORCE, Version
 from .regions import Place, load_gazetteer
-from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, term_weights
+from .retrieval import Query, QueryAnalyzer, Reranker, Retriever, scope, term_weights
 from .retrieval.adapter import load_adapter
 from .retrieval.english import Glossary
 from .retrieval.followup import Condenser, RuleCondenser, previous_turn
@@ -198,9 +199,18 @@ class Assistant:
         if cited and not filters.sources:
             query = self._current()[2].analyse(part)
             if not query.targets and not query.places:
-                *_, answer = self._answer(part, earlier, replace(filters, sources=cited), stream=False, in_context=False)
-                if not answer.abstained and new_sentences(answer, [a.text for a in answers]):
+                said = [a.text for a in answers]
+                scoped = replace(filters, sources=cited)
+                *_, answer = self._answer(part, earlier, scoped, stream=False, in_context=False)
+                if not answer.abstained and new_sentences(answer, said):
                     return answer  # (one that only repeats an earlier part's answer is not answered there)
+                # else as the continuation of the part before it ("…罚款多少？情节严重的又怎么处理？"): the two asked
+                # as one of those documents; the joined question's evidence is the earlier part's, so what it adds
+                # must hold a word of this part's own (情节严重), or the part is not answered there
+                before = answers[-1].question.strip()
+                *_, answer = self._answer(f"{before.rstrip('？?')}，{part}", (), scoped, stream=False, in_context=False)
+                if adds_own_words(answer, said, query.key_terms, before):
+                    return replace(answer, question=part)
         *_, answer = self._answer(part, earlier, filters, stream=False, in_context=not cited)
         return answer
 
@@ -263,12 +273,11 @@ class Assistant:
     def _retrieve(self, store: ClauseStore, retriever: Retriever, query: Query, filters: Filters) -> list[Hit]:
         """Hits for a query; a question naming documents or regions searches within each of them."""
         k, candidates = max(self.settings.top_k, RETRIEVED_SHOWN), self.settings.candidates
-        if len(query.targets) >= 2:
+        scoped = scope(query, filters)
+        if scoped is None:
             hits = retriever.search_each(query, filters, k, candidates)
-        elif len(query.targets) == 1 and not filters.sources:
-            hits = retriever.search(query, replace(filters, sources=query.targets[0].sources), k, candidates)
         else:
-            hits = retriever.search(query, filters, k, candidates)
+            hits = retriever.search(query, scoped, k, candidates)
         hits = prefer_current(hits, store.versions())
         if query.intent == "metadata" and hits:  # a question about the document itself: bring its header and sign-off
             sources = [h.clause.source for h in document_heads(query, hits)] or [hits[0].clause.source]

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--no-samples", action="store_true", help="leave the five sample documents out")
 
     fit = sub.add_parser("fit", parents=[common], help="fit a tunable part on train questions (answerability)")
-    fit.add_argument("what", choices=("answerability", "retrieval", "ranker", "adapter", "question-words", "sentences", "intent", "english-names"))
+    fit.add_argument("what", choices=("answerability", "retrieval", "ranker", "adapter", "question-words", "sentences", "intent", "english-names", "lengths"))
     fit.add_argument(
         "--set", nargs=2, action="append", metavar=("DATA_DIR", "DATASET"), type=Path,
         help="answerability, retrieval, sentences: an index and a train dataset over it (repeat for several)",
@@ -206,7 +206,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     else:
         from assistant.settings import load_settings
 
-        from .fit import adapter, answerability, english_names, intent, ranker, retrieval, sentences
+        from .fit import adapter, answerability, english_names, intent, lengths, ranker, retrieval, sentences
 
         if not args.set:
             raise ValueError(f"fit {args.what} needs at least one --set DATA_DIR DATASET")
@@ -215,6 +215,10 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
             from assistant.answer.extractive import SENTENCE_ARTIFACT
 
             args.out = args.out or resources / SENTENCE_ARTIFACT
+        elif args.what == "lengths":
+            from assistant.answer.extractive import LENGTHS_ARTIFACT
+
+            args.out = args.out or resources / LENGTHS_ARTIFACT
         elif args.what == "intent":
             from assistant.retrieval.intent import ARTIFACT
 
@@ -223,7 +227,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
             args.out = args.out or resources / f"{args.what}-{encoder}.json"
         fitter = {"answerability": partial(answerability.run, cross_fit=args.cross_fit),
                   "retrieval": partial(retrieval.run, cross_fit=args.cross_fit), "ranker": ranker.run, "sentences": sentences.run,
-                  "intent": intent.run, "english-names": english_names.run,
+                  "lengths": lengths.run, "intent": intent.run, "english-names": english_names.run,
                   "adapter": partial(adapter.run, holdout=args.holdout, folds_out=args.folds_out)}[args.what]
         with console.status("running the train questions through the answer path…"):
             provenance = fitter([(d, q) for d, q in args.set], args.out, config=args.config)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.answerability import bigram_share
-from assistant.answer.compose import combine
+from assistant.answer.compose import adds_own_words, combine
 from assistant.retrieval.query import document_aliases
 from assistant.service import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.store import Filters
-from assistant.types import Answer, Citation, DocumentMeta
+from assistant.types import CANNOT_ANSWER, Answer, Citation, DocumentMeta
 from ingest.documents import read_document
 from ingest.pipeline import ingest
 
@@ -33,7 +33,7 @@ STREETS = """# 中华人民共和国街巷命名法
 第四条 申请命名街巷的，应当向县级人民政府民政部门提交申请书、命名方案和征求意见情况说明。
 第五条 民政部门应当自受理申请之日起三十日内作出是否准予命名的决定。
 第六条 街巷标志应当设置在街巷的起止点和交叉路口，标志上应当标注汉字名称和汉语拼音。
-第七条 擅自设置、涂改或者损毁街巷标志的，由民政部门责令改正，可以处二百元以上一千元以下罚款。
+第七条 擅自设置、涂改或者损毁街巷标志的，由民政部门责令改正，可以处二百元以上一千元以下罚款。情节严重的，处一千元以上五千元以下罚款，并予以通报。
 第八条 本法自公布之日起施行。
 """
 DECISION = """# 全国人民代表大会常务委员会关于加强街巷标志保护的决定
@@ -147,6 +147,29 @@ def test_a_later_part_is_asked_of_the_document_the_first_part_was_answered_from(
     assert not answer.abstained, answer.text
     assert "申请书" in answer.text and "三十日" in answer.text and "二十日" not in answer.text
     assert {c.source for c in answer.citations} == {"街巷命名法.md"}
+
+
+def test_a_later_part_leaning_on_the_one_before_is_answered_by_what_follows_in_its_article(assistant: Assistant) -> None:
+    answer = assistant.ask("擅自涂改街巷标志的，罚款多少？情节严重的又怎么处理？")
+    assert "二百元以上一千元以下" in answer.text and "一千元以上五千元以下" in answer.text, answer.text
+    assert CANNOT_ANSWER.rstrip("。") not in answer.text
+    # what the joined question adds must hold a word of the part's own: nothing in the article says 期满 or 撤销
+    answer = assistant.ask("擅自涂改街巷标志的，罚款多少？期满后处罚记录会自动撤销吗？")
+    assert "二百元以上一千元以下" in answer.text
+    assert f"{CANNOT_ANSWER.rstrip('。')}（期满后处罚记录会自动撤销吗？）" in answer.text, answer.text
+
+
+def test_two_parts_asked_as_one_count_only_when_the_answer_speaks_to_the_later_one(assistant: Assistant) -> None:
+    analyzer = assistant.analyzer
+    before, said = "擅自涂改街巷标志的，罚款多少？", ["第七条 擅自设置、涂改或者损毁街巷标志的，……罚款[1]。"]
+    cite = Citation(n=1, source="街巷命名法.md", title="T", doc_number="", clause="第七条", text="……", clause_id="7")
+    joined = Answer(question="", text=f"{said[0]}情节严重的，处一千元以上五千元以下罚款[1]。", citations=[cite])
+    assert adds_own_words(joined, said, analyzer.analyse("情节严重的又怎么处理？").key_terms, before)
+    assert not adds_own_words(joined, said, analyzer.analyse("期满后处罚记录会自动撤销吗？").key_terms, before)
+    repeated = Answer(question="", text=said[0], citations=[cite])  # adds nothing to what was said
+    assert not adds_own_words(repeated, said, analyzer.analyse("情节严重的又怎么处理？").key_terms, before)
+    # a word the part shares with the part before it is not the part's own
+    assert not adds_own_words(joined, said, analyzer.analyse("罚款怎么处理？").key_terms, "罚款……处理严重吗？")
 
 
 def test_a_part_repeating_an_earlier_parts_sentences_adds_only_what_is_new() -> None:

@@ -225,3 +225,21 @@ def test_two_sentences_of_one_clause_are_quoted_in_the_clauses_order(analyzer) -
     answer = ExtractiveAnswerer().answer(query, [hit], weights)
     assert "政务公开" in answer.text and "出庭应诉" in answer.text
     assert answer.text.index("政务公开") < answer.text.index("出庭应诉")  # as the clause has them
+
+
+def test_the_answer_quotes_as_much_as_its_lengths_allow(analyzer, tmp_path) -> None:
+    from assistant.answer import Lengths
+
+    text = ("第九条 各级政府应当推进政务公开，完善政府信息发布制度，扩大公开范围，" "细化公开内容，提高公开质量，"
+            "政府负责人应当依法出庭应诉。行政复议和行政诉讼案件由政府负责人出庭应诉。")
+    clause = Clause(source="a.txt", label_path=("第九条",), text=text, start=0, end=len(text))
+    query = analyzer.analyse("行政诉讼出庭应诉和政务公开有什么要求？")
+    weights = {t.term: corpus_idf(t.term) or 1.0 for t in query.key_terms}
+    hit = Hit(clause=clause, meta=METAS[0], score=1.0, coverage=1.0)
+    one = ExtractiveAnswerer(lengths=Lengths(sentence_chars=30, sentences=1)).answer(query, [hit], weights)
+    more = ExtractiveAnswerer(lengths=Lengths(sentence_chars=200, sentences=2)).answer(query, [hit], weights)
+    assert "…" in one.text and "…" not in more.text  # the long sentence cut to its best run, or whole
+    assert len(one.text) < len(more.text)
+    path = tmp_path / "lengths.json"
+    path.write_text('{"sentence_chars": 30, "list_chars": 90, "sentences": 1, "provenance": {}}', encoding="utf-8")
+    assert Lengths.load(path) == Lengths(30, 90, 1)

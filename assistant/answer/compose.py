@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 
-from ..text import in_script, is_english, is_traditional
+from ..retrieval.query import KeyTerm
+from ..text import in_script, is_english, is_traditional, normalise
 from ..types import CANNOT_ANSWER, Answer, Citation, Hit
 
 
@@ -70,6 +72,16 @@ def new_sentences(answer: Answer, said: list[str]) -> list[str]:
     """The sentences of an answer (with their citation marks) that the texts already said do not hold."""
     told = _CITED_RE.sub("", "".join(said))
     return [u for u in _UNIT_RE.findall(answer.text) if _CITED_RE.sub("", u).strip("。\n ") not in told]
+
+
+def adds_own_words(answer: Answer, said: list[str], terms: Sequence[KeyTerm], before: str) -> bool:
+    """Whether an answer adds to what was said a sentence holding one of a part's key ``terms`` that the part
+    ``before`` it does not hold: the answer to two parts asked as one speaks to the later part, not only the
+    earlier (情节严重 in "情节严重的，处…"; nothing of 期满 or 撤销 in another sentence of the article)."""
+    if answer.abstained:
+        return False
+    added, earlier = normalise("".join(new_sentences(answer, said))), normalise(before)
+    return bool(added) and any(t.found(added) for t in terms if not t.found(earlier))
 
 
 def combine(question: str, answers: list[Answer]) -> Answer:

@@ -15,11 +15,13 @@ from ..types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Hit
 from .compose import chinese_date, compose
 
 MAX_SENTENCE_CHARS = 110
+"""A longer sentence is cut to its comma-separated run holding most key terms (:class:`Lengths` overrides)."""
 _LABEL_PREFIX_RE = re.compile(r"^\s*(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．]|第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]+[是要][，,]?)\s*")
 _ITEM_RE = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．)]|[①-⑳]|[一二三四五六七八九十]+、)")
 _PHRASE_END_RE = re.compile(r"[，,；;。]")
 LIST_CHARS = 200
-"""Room for the items a sentence ending in a colon announces."""
+"""Room for the items a sentence ending in a colon announces (:class:`Lengths` overrides)."""
+LENGTHS_ARTIFACT = "answer-lengths.json"
 _RESPONSIBLE_WORDS = ("责任单位", "牵头", "负责", "主体责任", "第一责任人", "配合")
 DEADLINE_HINT_RE = re.compile(r"(?:19|20)\d{2}\s*年|年底前|年内|月底前|之前|以前|前完成|时限|期限|逐步|到\s*(?:19|20)\d{2}")
 
@@ -83,6 +85,33 @@ class SentenceRanker:
         if path is not None:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         shipped = resources.files("assistant").joinpath("resources").joinpath(SENTENCE_ARTIFACT)
+        return cls.from_dict(json.loads(shipped.read_text(encoding="utf-8"))) if shipped.is_file() else cls()
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """How much of the clauses an extractive answer quotes: a sentence's characters before it is cut to its best
+    run, the characters shared by the items a sentence announces, and the sentences of one answer (a second only
+    when it adds key terms). ``python -m eval fit lengths`` chooses them on the train questions into
+    ``resources/answer-lengths.json``; without that file, the hand-set values below."""
+
+    sentence_chars: int = MAX_SENTENCE_CHARS
+    list_chars: int = LIST_CHARS
+    sentences: int = 2
+
+    def to_dict(self) -> dict[str, int]:
+        return {"sentence_chars": self.sentence_chars, "list_chars": self.list_chars, "sentences": self.sentences}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Lengths:
+        return cls(int(data["sentence_chars"]), int(data["list_chars"]), int(data["sentences"]))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Lengths:
+        """The lengths of ``path``, else the shipped fitted ones, else the hand-set ones."""
+        if path is not None:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        shipped = resources.files("assistant").joinpath("resources").joinpath(LENGTHS_ARTIFACT)
         return cls.from_dict(json.loads(shipped.read_text(encoding="utf-8"))) if shipped.is_file() else cls()
 
 
@@ -163,9 +192,10 @@ def with_provisos(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, in
 
 
 def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None,
-                 rank: int = 0, clause_share: float = 1.0, ranker: SentenceRanker | None = None) -> list[Sentence]:
+                 rank: int = 0, clause_share: float = 1.0, ranker: SentenceRanker | None = None,
+                 window: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
     """The sentences of a clause (the ``rank``-th hit, holding ``clause_share`` of the top hit's key-term coverage)
-    scored by ``ranker``; a clause's title is context, not an answer."""
+    scored by ``ranker``, each cut to ``window`` characters; a clause's title is context, not an answer."""
     ranker = ranker or SentenceRanker()
     text = hit.clause.text
     spans = with_provisos(text, split_sentences(text))
@@ -190,13 +220,13 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
             clause_share,
         )
         focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
-        out.append(Sentence(hit, _window(body, query.key_terms, focus=focus), ranker.score(values), terms, end, announces,
+        out.append(Sentence(hit, _window(body, query.key_terms, window, focus), ranker.score(values), terms, end, announces,
                             values))
     return out
 
 
 def candidate_sentences(query: Query, hits: list[Hit], weights: dict[str, float], bonus=None,
-                        ranker: SentenceRanker | None = None) -> list[Sentence]:
+                        ranker: SentenceRanker | None = None, window: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
     """The scored sentences of the top three hits (a lower one only with enough of the top one's coverage)."""
     ranker = ranker or SentenceRanker()
     top = hits[0]
@@ -205,7 +235,7 @@ def candidate_sentences(query: Query, hits: list[Hit], weights: dict[str, float]
         share = hit.coverage / top.coverage if top.coverage else 1.0
         if rank and share < ranker.min_clause_share:
             continue
-        pool += sentences_of(hit, query, weights, bonus, rank, share, ranker)
+        pool += sentences_of(hit, query, weights, bonus, rank, share, ranker, window)
     return pool
 
 
@@ -243,11 +273,11 @@ def in_english(parts: list[tuple[str, str, Hit]]) -> list[tuple[str, str, Hit]]:
     return framed
 
 
-def with_items(sentence: Sentence) -> str:
-    """A sentence announcing a list, followed by its items; any other sentence as it is."""
+def with_items(sentence: Sentence, budget: int = LIST_CHARS) -> str:
+    """A sentence announcing a list, followed by its items (in ``budget`` characters); any other as it is."""
     if not sentence.announces:
         return sentence.text
-    items = listed_items(sentence.hit.clause.text, sentence.end)
+    items = listed_items(sentence.hit.clause.text, sentence.end, budget)
     return f"{sentence.text.rstrip('：:')}：{'；'.join(items)}" if items else sentence.text
 
 
@@ -265,12 +295,13 @@ def history_line(history: tuple[str, ...], asked: str, norm: str) -> str:
 
 class ExtractiveAnswerer:
     """Answers by quoting the sentences of the retrieved clauses that hold the question's key terms, best first
-    by ``ranker`` (the fitted one that ships, by default)."""
+    by ``ranker`` (the fitted one that ships, by default), as much of them as ``lengths`` allows."""
 
     name = "extractive"
 
-    def __init__(self, ranker: SentenceRanker | None = None) -> None:
+    def __init__(self, ranker: SentenceRanker | None = None, lengths: Lengths | None = None) -> None:
         self.ranker = ranker or SentenceRanker.load()
+        self.lengths = lengths or Lengths.load()
 
     def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer:
         if query.intent == "metadata":
@@ -291,12 +322,14 @@ class ExtractiveAnswerer:
 
     # each method returns (prefix, sentence, hit) triples; compose() numbers the citations
 
-    def _picked(self, query: Query, hits: list[Hit], weights: dict[str, float], bonus=None, limit: int = 2) -> list[tuple[str, str, Hit]]:
-        top = hits[0]
+    def _picked(self, query: Query, hits: list[Hit], weights: dict[str, float], bonus=None, limit: int = 0) -> list[tuple[str, str, Hit]]:
+        """The best sentences, at most ``limit`` (0: as many as :class:`Lengths` allows)."""
+        top, lengths = hits[0], self.lengths
+        limit = limit or lengths.sentences
         # the best sentence may sit in a clause ranked just below the top one
-        pool = candidate_sentences(query, hits, weights, bonus, self.ranker)
+        pool = candidate_sentences(query, hits, weights, bonus, self.ranker, lengths.sentence_chars)
         if not pool:
-            return [("", _window(top.clause.text, query.key_terms), top)]
+            return [("", _window(top.clause.text, query.key_terms, lengths.sentence_chars), top)]
         ranked = sorted(pool, key=lambda s: s.score, reverse=True)
         chosen = [ranked[0]]
         covered = set(ranked[0].terms)
@@ -311,7 +344,7 @@ class ExtractiveAnswerer:
         # the best clause first; sentences of one clause in the clause's order, so that it reads as written
         clauses = list(dict.fromkeys(s.hit.clause.id for s in chosen))
         chosen.sort(key=lambda s: (clauses.index(s.hit.clause.id), s.end))
-        return [("", with_items(s), s.hit) for s in chosen]
+        return [("", with_items(s, lengths.list_chars), s.hit) for s in chosen]
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         for hit in hits[:3]:

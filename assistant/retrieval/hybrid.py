@@ -77,6 +77,17 @@ def term_weights(store: ClauseStore, terms: tuple[KeyTerm, ...]) -> dict[str, fl
     return weights
 
 
+def scope(query: Query, filters: Filters) -> Filters | None:
+    """What one search of a question looks at: within the one document or region it names when the caller gave
+    no documents of its own, else the caller's filters; ``None`` for a question naming several (searched one by
+    one, :meth:`Retriever.search_each`)."""
+    if len(query.targets) >= 2:
+        return None
+    if len(query.targets) == 1 and not filters.sources:
+        return replace(filters, sources=query.targets[0].sources)
+    return filters
+
+
 class Retriever:
     """Finds the clauses that best match a query."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.retrieval import scope
 from assistant.retrieval.ranker import FEATURES, Ranker
 from assistant.store import Filters
 
@@ -47,9 +48,9 @@ def collect(assistant: Any, questions: Sequence[Question], originals: dict[str, 
     found = []
     for q in questions:
         query = analyzer.analyse(q.question)
-        if len(query.targets) >= 2:
+        filters = scope(query, Filters())
+        if filters is None:  # a question naming several documents: the ranker orders one search's candidates
             continue
-        filters = Filters(sources=query.targets[0].sources) if query.targets else Filters()
         hits, vector = retriever.fused(query, filters, assistant.settings.candidates)
         if not hits:
             continue
