@@ -41,6 +41,7 @@ from .types import Answer, Citation, Clause, DocumentMeta, Hit
 log = logging.getLogger(__name__)
 RETRIEVED_SHOWN = 10
 HISTORY_TURNS = 20
+SECOND_OPINION_NOTICE = "检索证据不足以自动作答；大模型核对所引条款后认为可以回答，请对照原文。"
 """Earlier turns kept from a conversation (each cut to ``max_question_chars``): bounds the work per question."""
 
 
@@ -179,6 +180,10 @@ class Assistant:
             return answer
 
         if not evidence.answerable:
+            second = self._second_opinion(assessed, question)
+            if second is not None:
+                yield finish(second)
+                return
             related = assessed.related if assessed.elsewhere else hits
             yield finish(cannot_answer(question, related, evidence.reason, elsewhere=assessed.elsewhere))
             return
@@ -190,6 +195,19 @@ class Assistant:
             return
         for partial in streamer(asked, hits, weights):
             yield finish(partial)
+
+    def _second_opinion(self, assessed: Assessed, question: str) -> Answer | None:
+        """The LLM's answer to a question the answerability model refused (``llm_second_opinion``), when it passes
+        the citation check; None when there is no LLM, a check or an uncovered place refused, or the LLM does not
+        answer from the clauses."""
+        refused_by_model = bool(assessed.evidence.signals) and not assessed.elsewhere
+        if not (self.settings.llm_second_opinion and self.answerer.name == "llm" and assessed.hits and refused_by_model):
+            return None
+        answer = self.answerer.answer(replace(assessed.query, text=question), assessed.hits, assessed.weights)
+        if answer.abstained or answer.engine != "llm":
+            return None
+        answer.notice = " ".join(filter(None, [SECOND_OPINION_NOTICE, answer.notice]))
+        return answer
 
     def _answer_part(self, part: str, earlier: list[dict[str, str]], filters: Filters, answers: list[Answer]) -> Answer:
         """One part of a question of several: a later part that names no document or place of its own is asked

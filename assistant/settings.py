@@ -92,6 +92,11 @@ class Settings:
     """Total seconds for one LLM answer (connecting and the whole stream); past it the extractive answer is shown
     with a notice."""
     llm_temperature: float = 0.1
+    llm_second_opinion: bool = True
+    """With an LLM configured, a question the answerability model refuses (not one a content check or an uncovered
+    place decides) is still shown to it with its clauses: the model reads question and clause together, which the
+    fitted signals cannot. Its reply answers only when it passes the citation check; its "cannot answer", a failed
+    check or a failed call keeps the refusal."""
 
     log_retention_days: int = 180
     """Questions, answers and feedback older than this are deleted from the question log."""

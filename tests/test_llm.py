@@ -306,6 +306,34 @@ def test_model_cannot_answer_abstains(sample_settings: Settings, embedder) -> No
 
 
 @pytest.mark.slow
+def test_a_question_the_model_refuses_gets_the_llms_second_opinion(sample_settings: Settings, embedder) -> None:
+    from assistant.service import SECOND_OPINION_NOTICE
+
+    refusing = {"abstain_threshold": 0.999}  # the answerability model refuses the question; the LLM may answer it
+    with FakeOpenAI(lambda request: sentence_of(request, 1) + "[1]。") as server:
+        answer = assistant_for(sample_settings, embedder, server, **refusing).ask(QUESTION)
+        assert len(server.requests) == 1 and is_answer_request(server.requests[0])
+        assert answer.engine == "llm" and not answer.abstained and answer.citations
+        assert answer.notice.startswith(SECOND_OPINION_NOTICE)
+        assert answer.text == sentence_of(server.requests[0], 1) + "[1]。"
+    with FakeOpenAI([CANNOT_ANSWER]) as server:  # the LLM agrees: the refusal stands
+        answer = assistant_for(sample_settings, embedder, server, **refusing).ask(QUESTION)
+        assert answer.abstained and "可回答概率" in answer.text + answer.notice and len(server.requests) == 1
+    with FakeOpenAI(lambda request: sentence_of(request, 1) + "[9]。") as server:  # its reply fails the check
+        answer = assistant_for(sample_settings, embedder, server, **refusing).ask(QUESTION)
+        assert answer.abstained and not answer.citations
+    with FakeOpenAI([Reply("overloaded", status=500)]) as server:  # the call fails: no extractive answer instead
+        answer = assistant_for(sample_settings, embedder, server, **refusing).ask(QUESTION)
+        assert answer.abstained
+    with FakeOpenAI(lambda request: sentence_of(request, 1) + "[1]。") as server:
+        answer = assistant_for(sample_settings, embedder, server, llm_second_opinion=False, **refusing).ask(QUESTION)
+        assert answer.abstained and server.requests == []
+        # a refusal a content check decides (a year no document gives) is not the model's to reconsider
+        answer = assistant_for(sample_settings, embedder, server).ask("敦煌市2099年如何推进政务公开？")
+        assert answer.abstained and server.requests == []
+
+
+@pytest.mark.slow
 def test_follow_up_is_condensed_by_the_model(sample_settings: Settings, embedder) -> None:
     history = [
         {"role": "user", "content": QUESTION},
