@@ -52,9 +52,18 @@ def normalise(text: str) -> str:
     return fold_width(to_simplified(text)).lower()
 
 
+_NOT_ALNUM_RE = re.compile(r"[\W_]+")
+r"""What is not a letter or digit (``str.isalnum``): ``\w`` is those and the underscore."""
+
+
 def char_pairs(text: str) -> set[str]:
     """The distinct character pairs of a text's letters and digits, normalised (punctuation and spaces dropped)."""
-    chars = "".join(ch for ch in normalise(text) if ch.isalnum())
+    return pairs_of(normalise(text))
+
+
+def pairs_of(norm: str) -> set[str]:
+    """:func:`char_pairs` of a text already normalised (no second pass through the script converter)."""
+    chars = _NOT_ALNUM_RE.sub("", norm)
     return {chars[i:i + 2] for i in range(len(chars) - 1)}
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import lexical_text
-from ..text import char_pairs, normalise
+from ..text import char_pairs, normalise, pairs_of
 from ..types import Hit
 from .query import Query, coverage
 
@@ -87,7 +87,7 @@ def features(
             float(hit.clause.part > 0), float(query.english),
             held[source], held[source] - top_held,
             titled[source], coverage(query.key_terms, text, idf),
-            len(asked & char_pairs(text)) / (len(asked) or 1),
+            len(asked & pairs_of(text)) / (len(asked) or 1),  # (lexical_text is normalised)
         ])
     return np.array(rows, dtype=float)
 
