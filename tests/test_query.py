@@ -243,3 +243,16 @@ def test_the_answer_quotes_as_much_as_its_lengths_allow(analyzer, tmp_path) -> N
     path = tmp_path / "lengths.json"
     path.write_text('{"sentence_chars": 30, "list_chars": 90, "sentences": 1, "provenance": {}}', encoding="utf-8")
     assert Lengths.load(path) == Lengths(30, 90, 1)
+
+
+def test_character_pairs_of_a_normalised_text_skip_what_is_not_a_letter_or_digit() -> None:
+    import random
+
+    from assistant.text import char_pairs, pairs_of
+
+    rng = random.Random(7)
+    text = "".join(chr(rng.randint(32, 0x9FFF)) for _ in range(3000))
+    letters = "".join(ch for ch in text if ch.isalnum())
+    assert pairs_of(text) == {letters[i:i + 2] for i in range(len(letters) - 1)}
+    assert pairs_of("第_三十,条 a1") == {"第三", "三十", "十条", "条a", "a1"}
+    assert char_pairs("機動車") == pairs_of(normalise("機動車")) == {"机动", "动车"}
