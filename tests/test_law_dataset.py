@@ -13,7 +13,8 @@ from eval.manifest import load_manifest
 LAW = Path(__file__).resolve().parent.parent / "eval" / "datasets" / "law"
 FILES = {
     "questions-train.jsonl": "train", "questions-train-2.jsonl": "train", "questions-train-3.jsonl": "train",
-    "questions-dev.jsonl": "dev", "questions-dev-2.jsonl": "dev", "questions-test.jsonl": "test",
+    "questions-dev.jsonl": "dev", "questions-dev-2.jsonl": "dev", "questions-dev-3.jsonl": "dev",
+    "questions-test.jsonl": "test",
 }
 
 
