@@ -41,8 +41,9 @@ from .types import Answer, Citation, Clause, DocumentMeta, Hit
 log = logging.getLogger(__name__)
 RETRIEVED_SHOWN = 10
 HISTORY_TURNS = 20
-SECOND_OPINION_NOTICE = "检索证据不足以自动作答；大模型核对所引条款后认为可以回答，请对照原文。"
 """Earlier turns kept from a conversation (each cut to ``max_question_chars``): bounds the work per question."""
+SECOND_OPINION_NOTICE = "检索证据不足以自动作答；大模型核对所引条款后认为可以回答，请对照原文。"
+"""Shown with an answer the LLM gave to a question the answerability model refused (``llm_second_opinion``)."""
 
 
 class Assistant:
