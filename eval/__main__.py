@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("what", choices=("answerability", "retrieval", "ranker", "adapter", "question-words", "sentences", "intent", "english-names", "lengths"))
     fit.add_argument(
         "--set", nargs=2, action="append", metavar=("DATA_DIR", "DATASET"), type=Path,
-        help="answerability, retrieval, sentences: an index and a train dataset over it (repeat for several)",
+        help="answerability, retrieval, ranker, sentences, lengths …: an index and a train dataset over it (repeat for several)",
     )
     fit.add_argument(
         "--holdout", nargs="+", type=Path, default=[],
