@@ -149,7 +149,11 @@ def test_a_later_part_is_asked_of_the_document_the_first_part_was_answered_from(
     assert {c.source for c in answer.citations} == {"街巷命名法.md"}
 
 
-def test_a_later_part_leaning_on_the_one_before_is_answered_by_what_follows_in_its_article(assistant: Assistant) -> None:
+def test_a_later_part_leaning_on_the_one_before_is_answered_by_what_follows_in_its_article(settings: Settings, embedder) -> None:
+    # a strict threshold refuses the short part on its own (P 0.72 on this index), as the fitted one does on a large
+    # index; asked joined to the part before it, it is answerable (0.98)
+    assistant = Assistant(settings.replace(abstain_threshold=0.9), embedder=embedder)
+    assert not assistant.assess("情节严重的又怎么处理？", (), Filters(sources=("街巷命名法.md",))).evidence.answerable
     answer = assistant.ask("擅自涂改街巷标志的，罚款多少？情节严重的又怎么处理？")
     assert "二百元以上一千元以下" in answer.text and "一千元以上五千元以下" in answer.text, answer.text
     assert CANNOT_ANSWER.rstrip("。") not in answer.text
