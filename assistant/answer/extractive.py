@@ -51,6 +51,16 @@ class Sentence:
     """The values of :data:`SENTENCE_FEATURES` the score was computed from."""
 
 
+def fitted(path: Path | None, artifact: str) -> dict | None:
+    """The fitted parameters of ``path``, else of the shipped ``resources/<artifact>``; None when neither is."""
+    if path is None:
+        shipped = resources.files("assistant").joinpath("resources").joinpath(artifact)
+        if not shipped.is_file():
+            return None
+        return json.loads(shipped.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 SENTENCE_FEATURES = ("coverage", "hint", "figure", "listing", "position", "rank", "clause_share")
 """What a sentence is scored on: the share of the question's key-term weight it holds; whether it holds the hint
 of the question's kind (a deadline's date words), a figure of the asked kind, a list for a question asking for
@@ -82,10 +92,8 @@ class SentenceRanker:
     def load(cls, path: Path | None = None) -> SentenceRanker:
         """The ranker of ``path``, else the shipped fitted one (``resources/sentence-ranker.json``), else the
         hand-set one."""
-        if path is not None:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        shipped = resources.files("assistant").joinpath("resources").joinpath(SENTENCE_ARTIFACT)
-        return cls.from_dict(json.loads(shipped.read_text(encoding="utf-8"))) if shipped.is_file() else cls()
+        data = fitted(path, SENTENCE_ARTIFACT)
+        return cls.from_dict(data) if data is not None else cls()
 
 
 @dataclass(frozen=True)
@@ -109,10 +117,8 @@ class Lengths:
     @classmethod
     def load(cls, path: Path | None = None) -> Lengths:
         """The lengths of ``path``, else the shipped fitted ones, else the hand-set ones."""
-        if path is not None:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        shipped = resources.files("assistant").joinpath("resources").joinpath(LENGTHS_ARTIFACT)
-        return cls.from_dict(json.loads(shipped.read_text(encoding="utf-8"))) if shipped.is_file() else cls()
+        data = fitted(path, LENGTHS_ARTIFACT)
+        return cls.from_dict(data) if data is not None else cls()
 
 
 def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:

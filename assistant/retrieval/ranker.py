@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import lexical_text
-from ..text import char_pairs, normalise, pairs_of
+from ..text import normalise, pairs_of
 from ..types import Hit
 from .query import Query, coverage
 
@@ -71,7 +71,7 @@ def features(
     titles = {h.clause.source: h.meta.title for h in hits}
     titled = {s: coverage(query.key_terms, normalise(t), idf) for s, t in titles.items()}
     top_held = max(held.values())
-    asked = char_pairs(query.norm)
+    asked = pairs_of(query.norm)  # (normalised, as lexical_text is)
     first, total, top_lexical, top_cos = fused[0] or 1.0, fused.sum() or 1.0, lexical.max() or 1.0, cos.max()
     rows = []
     for hit, score, lex, c, source in zip(hits, fused, lexical, cos, sources, strict=True):
@@ -87,7 +87,7 @@ def features(
             float(hit.clause.part > 0), float(query.english),
             held[source], held[source] - top_held,
             titled[source], coverage(query.key_terms, text, idf),
-            len(asked & pairs_of(text)) / (len(asked) or 1),  # (lexical_text is normalised)
+            len(asked & pairs_of(text)) / (len(asked) or 1),
         ])
     return np.array(rows, dtype=float)
 
