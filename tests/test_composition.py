@@ -4,7 +4,14 @@ several parts, and the English glossary read from CC-CEDICT."""
 from __future__ import annotations
 
 from assistant.answer.compose import combine
-from assistant.answer.extractive import english_label, history_line, in_english, listed_items, with_provisos
+from assistant.answer.extractive import (
+    english_label,
+    fair_share,
+    history_line,
+    in_english,
+    listed_items,
+    with_provisos,
+)
 from assistant.retrieval.english import Glossary, base_forms
 from assistant.retrieval.query import question_parts
 from assistant.text import split_sentences
@@ -18,6 +25,17 @@ def test_the_items_a_colon_announces_follow_it_each_cut_to_its_first_phrase() ->
     assert listed_items(MEASURES, end) == ["（一）对特定人员实施采样检验", "（二）暂时封锁有关国境", "（三）其他必要的应急处置措施"]
     assert all(item.replace("…", "") in MEASURES for item in listed_items(MEASURES, end, budget=40))
     assert listed_items(MEASURES, MEASURES.index("前款")) == []  # no numbered line follows
+
+
+def test_short_items_leave_the_budget_they_do_not_use_to_the_long_ones() -> None:
+    assert fair_share([5, 5, 50], 60) == 50  # an equal share (20) would cut the long item
+    assert fair_share([30, 30, 30], 60) == 20  # all long: an equal share
+    assert fair_share([5, 40, 40], 60) == 27
+    assert fair_share([], 60) == 0
+    rules = "第九条 有下列情形之一的，依法给予处分：\n（一）迟报的；\n（二）瞒报的；\n（三）擅自改变检测机构出具的检测结论并对外公布的；\n（四）拒不执行的。"
+    items = listed_items(rules, rules.index("：") + 1, budget=60)
+    assert items[2] == "（三）擅自改变检测机构出具的检测结论并对外公布的"  # whole, though longer than 60 // 4
+    assert sum(len(i) for i in items) <= 60
 
 
 def test_article_labels_in_english() -> None:

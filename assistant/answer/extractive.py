@@ -123,7 +123,7 @@ class Lengths:
 
 def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:
     """The numbered items after ``end`` in a clause's text (one per line, as a colon announces them), each cut
-    to its first phrase within an equal share of ``budget``."""
+    to its first phrase within a fair share of ``budget`` (``fair_share``)."""
     items = []
     for line in text[end:].splitlines():
         if not line.strip():
@@ -133,15 +133,26 @@ def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:
         items.append(line.strip())
     if not items:
         return []
-    share = max(16, budget // len(items))
-    out = []
+    phrases = []
     for item in items:
         label = _ITEM_RE.match(item)
         body_start = label.end() if label else 0
         cut = _PHRASE_END_RE.search(item, body_start)
-        phrase = item[: cut.start()] if cut else item.rstrip("。；;")
-        out.append(phrase if len(phrase) <= share else phrase[:share] + "…")
-    return out
+        phrases.append(item[: cut.start()] if cut else item.rstrip("。；;"))
+    share = max(16, fair_share([len(p) for p in phrases], budget))
+    return [p if len(p) <= share else p[:share] + "…" for p in phrases]
+
+
+def fair_share(lengths: list[int], budget: int) -> int:
+    """The largest cut such that the items, each cut to it, fit in ``budget`` (max-min fair: a short item keeps
+    all of itself and leaves what it does not use to the longer ones)."""
+    remaining = budget
+    for i, length in enumerate(sorted(lengths)):
+        equal = remaining // (len(lengths) - i)
+        if length > equal:
+            return equal
+        remaining -= length
+    return max(lengths, default=0)
 
 
 def _strip_label(text: str) -> str:
