@@ -1,6 +1,6 @@
 """Benchmarks: ingest throughput, start-up time, ask latency and peak memory against corpus size.
 
-    python -m eval bench [--data-dir DIR] [--sizes sample,10000,100000] [--queries N] [--out-dir DIR]
+    python -m eval bench [--data-dir DIR] [--sizes sample,10000,100000] [--queries N] [--out-dir docs]
     python -m eval bench --corpus DIR [--dataset FILE]... [--bench-questions FILE]   (eval/bench_corpus.py)
 
 Synthetic corpora are made from the sample documents: copies with other sources, regions, years, titles and
@@ -603,7 +603,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=Path("data/bench"), help="where benchmark indexes are built and cached (default data/bench)")
     p.add_argument("--sizes", type=parse_sizes, default="sample,10000,100000", help="corpora to measure: sample and/or clause counts (default sample,10000,100000)")
     p.add_argument("--queries", type=int, default=len(QUESTIONS), help=f"timed warm questions per corpus, cycling through the list (default {len(QUESTIONS)})")
-    p.add_argument("--out-dir", type=Path, default=ROOT / "docs", help="where benchmark.md and benchmark-latency.png go (default docs/)")
+    p.add_argument("--out-dir", type=Path, help="where benchmark.md and its plots go (default DATA_DIR; --out-dir docs updates the committed report)")
     p.add_argument("--config", type=Path, help="settings TOML file")
     p.add_argument("--encoder-threads", type=int, help="BLAS threads for encoding at ingest (default from settings)")
     p.add_argument("--repeat", type=int, default=3, help="sample ingest runs per embedder (median reported; default 3)")
@@ -639,6 +639,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    args.out_dir = args.out_dir or data_dir
     if args.corpus is not None:
         from .bench_corpus import run as run_corpus
 
