@@ -85,8 +85,8 @@ class Assistant:
         if answerer is None and settings.llm_base_url:
             from .llm import make_llm_components
 
-            answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(), condenser or RuleCondenser(self.analyzer))
-        self.answerer = answerer or ExtractiveAnswerer()
+            answerer, condenser = make_llm_components(settings, ExtractiveAnswerer(embedder=self.embedder), condenser or RuleCondenser(self.analyzer))
+        self.answerer = answerer or ExtractiveAnswerer(embedder=self.embedder)
         self.condenser = condenser or RuleCondenser(self.analyzer)
         # the English glossary takes seconds to read from the dictionary: in the background, once per process;
         # so do the titles' vectors English document names are matched against (of a large index)

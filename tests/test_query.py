@@ -256,3 +256,38 @@ def test_character_pairs_of_a_normalised_text_skip_what_is_not_a_letter_or_digit
     assert pairs_of(text) == {letters[i:i + 2] for i in range(len(letters) - 1)}
     assert pairs_of("第_三十,条 a1") == {"第三", "三十", "十条", "条a", "a1"}
     assert char_pairs("機動車") == pairs_of(normalise("機動車")) == {"机动", "动车"}
+
+
+def test_a_ranker_that_weighs_vectors_quotes_the_sentence_nearest_the_question(analyzer) -> None:
+    """With weight on the dense features the candidates are encoded and the nearest sentence wins; the hand-set
+    ranker (no such weight) never encodes them."""
+    from assistant.answer.extractive import DENSE_FEATURES, SENTENCE_FEATURES, SentenceRanker
+
+    class Marked:
+        """A vector of one direction for texts holding 罚款 (and for the question), another for the rest."""
+
+        name = "marked"
+
+        def __init__(self) -> None:
+            self.encoded: list[str] = []
+
+        def embed_documents(self, texts: list[str]) -> np.ndarray:
+            self.encoded += texts
+            return np.array([[1.0, 0.0] if "罚款" in t else [0.0, 1.0] for t in texts])
+
+        def embed_query(self, text: str) -> np.ndarray:
+            return np.array([1.0, 0.0])
+
+    text = "第九条 经营者应当遵守本条例的规定。违反本条例的经营者，处五千元罚款。"
+    clause = Clause(source="a.txt", label_path=("第九条",), text=text, start=0, end=len(text))
+    query = analyzer.analyse("经营者应当遵守本条例的哪些规定？")
+    weights = {t.term: corpus_idf(t.term) or 1.0 for t in query.key_terms}
+    hit = Hit(clause=clause, meta=METAS[0], score=1.0, coverage=1.0)
+    dense = SentenceRanker(tuple(1.0 if name == "similarity" else 0.0 for name in SENTENCE_FEATURES), 0.0)
+    embedder = Marked()
+    answer = ExtractiveAnswerer(ranker=dense, embedder=embedder).answer(query, [hit], weights)
+    assert "罚款" in answer.text and "遵守" not in answer.text
+    assert len(embedder.encoded) == 2 and dense.reads_vectors and len(DENSE_FEATURES) == 4
+    hand = Marked()
+    plain = ExtractiveAnswerer(ranker=SentenceRanker(), embedder=hand).answer(query, [hit], weights)
+    assert "遵守" in plain.text and hand.encoded == []

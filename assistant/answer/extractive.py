@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
+from ..embedders import Embedder
 from ..retrieval.query import KeyTerm, Query, asked, document_heads, hits_by_target
 from ..text import IN_FORCE_RE, cn_number, in_script, normalise, split_sentences
 from ..types import HEADER_LABEL, PREAMBLE_LABEL, SIGNOFF_LABEL, Answer, Hit
@@ -61,11 +65,27 @@ def fitted(path: Path | None, artifact: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-SENTENCE_FEATURES = ("coverage", "hint", "figure", "listing", "position", "rank", "clause_share")
+SENTENCE_FEATURES = ("coverage", "hint", "figure", "listing", "position", "rank", "clause_share",
+                     "similarity", "similarity_gap", "english_similarity", "english_similarity_gap")
 """What a sentence is scored on: the share of the question's key-term weight it holds; whether it holds the hint
 of the question's kind (a deadline's date words), a figure of the asked kind, a list for a question asking for
 one; its position in the clause; the rank of its clause among the hits; its clause's key-term coverage relative
-to the top clause's."""
+to the top clause's; the cosine of its vector to the question's and its gap to the best candidate's, and both
+again for an English question (whose key terms are translations, so that the words say less)."""
+DENSE_FEATURES = SENTENCE_FEATURES[7:]
+
+Similarity = Callable[[str, list[str]], np.ndarray]
+"""The cosines of some sentences' vectors to a question's (:func:`similarity_of` an embedder)."""
+
+
+def similarity_of(embedder: Embedder) -> Similarity:
+    """``embedder``'s cosines of sentences to a question (its vectors are unit length)."""
+
+    def similarity(question: str, sentences: list[str]) -> np.ndarray:
+        vectors = np.asarray(embedder.embed_documents(sentences), dtype=float)
+        return vectors @ np.asarray(embedder.embed_query(question), dtype=float)
+
+    return similarity
 SENTENCE_ARTIFACT = "sentence-ranker.json"
 
 
@@ -76,17 +96,22 @@ class SentenceRanker:
     ``resources/sentence-ranker.json``, used when it ships; none does yet, so the defaults, the hand-set weights,
     apply (``docs/answering.md``: the fit gained 0.012 top-1 in cross-validation but lost a deadline question)."""
 
-    weights: tuple[float, ...] = (1.0, 0.5, 0.5, 0.5, -0.01, -0.08, 0.0)
+    weights: tuple[float, ...] = (1.0, 0.5, 0.5, 0.5, -0.01, -0.08, 0.0, 0.0, 0.0, 0.0, 0.0)
     min_clause_share: float = 0.8
     """Clauses below the top one are read only when their coverage is at least this share of the top's."""
 
     def score(self, values: tuple[float, ...]) -> float:
         return float(sum(w * v for w, v in zip(self.weights, values, strict=True)))
 
+    @property
+    def reads_vectors(self) -> bool:
+        """Whether any weight is on a dense feature (then the candidates are encoded at query time)."""
+        return any(self.weights[SENTENCE_FEATURES.index(name)] for name in DENSE_FEATURES)
+
     @classmethod
     def from_dict(cls, data: dict) -> SentenceRanker:
         weights = data["weights"]
-        return cls(tuple(float(weights[name]) for name in SENTENCE_FEATURES), float(data.get("min_clause_share", 0.0)))
+        return cls(tuple(float(weights.get(name, 0.0)) for name in SENTENCE_FEATURES), float(data.get("min_clause_share", 0.0)))
 
     @classmethod
     def load(cls, path: Path | None = None) -> SentenceRanker:
@@ -235,7 +260,7 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
             float(position),
             float(rank),
             clause_share,
-        )
+        ) + (0.0,) * len(DENSE_FEATURES)  # filled in by candidate_sentences from the pool's vectors
         focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
         out.append(Sentence(hit, _window(body, query.key_terms, window, focus), ranker.score(values), terms, end, announces,
                             values))
@@ -243,8 +268,10 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
 
 
 def candidate_sentences(query: Query, hits: list[Hit], weights: dict[str, float], bonus=None,
-                        ranker: SentenceRanker | None = None, window: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
-    """The scored sentences of the top three hits (a lower one only with enough of the top one's coverage)."""
+                        ranker: SentenceRanker | None = None, window: int = MAX_SENTENCE_CHARS,
+                        similarity: Similarity | None = None) -> list[Sentence]:
+    """The scored sentences of the top three hits (a lower one only with enough of the top one's coverage); with
+    ``similarity``, their dense features too."""
     ranker = ranker or SentenceRanker()
     top = hits[0]
     pool: list[Sentence] = []
@@ -253,7 +280,16 @@ def candidate_sentences(query: Query, hits: list[Hit], weights: dict[str, float]
         if rank and share < ranker.min_clause_share:
             continue
         pool += sentences_of(hit, query, weights, bonus, rank, share, ranker, window)
-    return pool
+    if similarity is None or not pool:
+        return pool
+    cosines = similarity(query.text, [s.text.replace("…", "") for s in pool])
+    best, english = float(cosines.max()), float(query.english)
+    out = []
+    for sentence, cosine in zip(pool, cosines, strict=True):
+        dense = (float(cosine), float(cosine) - best)
+        values = sentence.features[: -len(DENSE_FEATURES)] + dense + (english * dense[0], english * dense[1])
+        out.append(replace(sentence, score=ranker.score(values), features=values))
+    return out
 
 
 def named_article(part: tuple[str, str, Hit]) -> tuple[str, str, Hit]:
@@ -312,13 +348,16 @@ def history_line(history: tuple[str, ...], asked: str, norm: str) -> str:
 
 class ExtractiveAnswerer:
     """Answers by quoting the sentences of the retrieved clauses that hold the question's key terms, best first
-    by ``ranker`` (the fitted one that ships, by default), as much of them as ``lengths`` allows."""
+    by ``ranker`` (the fitted one that ships, by default), as much of them as ``lengths`` allows; ``embedder``
+    encodes the candidates for a ranker that weighs their vectors."""
 
     name = "extractive"
 
-    def __init__(self, ranker: SentenceRanker | None = None, lengths: Lengths | None = None) -> None:
+    def __init__(self, ranker: SentenceRanker | None = None, lengths: Lengths | None = None,
+                 embedder: Embedder | None = None) -> None:
         self.ranker = ranker or SentenceRanker.load()
         self.lengths = lengths or Lengths.load()
+        self.similarity = similarity_of(embedder) if embedder is not None and self.ranker.reads_vectors else None
 
     def answer(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> Answer:
         if query.intent == "metadata":
@@ -344,7 +383,7 @@ class ExtractiveAnswerer:
         top, lengths = hits[0], self.lengths
         limit = limit or lengths.sentences
         # the best sentence may sit in a clause ranked just below the top one
-        pool = candidate_sentences(query, hits, weights, bonus, self.ranker, lengths.sentence_chars)
+        pool = candidate_sentences(query, hits, weights, bonus, self.ranker, lengths.sentence_chars, self.similarity)
         if not pool:
             return [("", _window(top.clause.text, query.key_terms, lengths.sentence_chars), top)]
         ranked = sorted(pool, key=lambda s: s.score, reverse=True)

@@ -28,6 +28,7 @@ from assistant.answer.extractive import (
     SENTENCE_FEATURES,
     SentenceRanker,
     candidate_sentences,
+    similarity_of,
 )
 from assistant.text import normalise
 
@@ -64,6 +65,7 @@ def overlaps(sentence: str, quote: str) -> bool:
 def collect(assistant: Any, questions: Sequence[Question]) -> tuple[list[Group], dict[str, int]]:
     groups, left = [], {"no selection path": 0, "no hits": 0, "no gold among candidates": 0, "every candidate gold": 0}
     everything = SentenceRanker(min_clause_share=0.0)  # all three clauses: the share is chosen afterwards
+    similarity = similarity_of(assistant.embedder)
     for q in questions:
         if not q.answerable or not q.gold:
             continue
@@ -75,7 +77,7 @@ def collect(assistant: Any, questions: Sequence[Question]) -> tuple[list[Group],
             left["no hits"] += 1
             continue
         bonus = DEADLINE_HINT_RE if assessed.query.intent == "deadline" else None
-        pool = candidate_sentences(assessed.query, assessed.hits, assessed.weights, bonus, everything)
+        pool = candidate_sentences(assessed.query, assessed.hits, assessed.weights, bonus, everything, similarity=similarity)
         labels = [any(g.source == s.hit.clause.source and overlaps(s.text, g.quote) for g in q.gold) for s in pool]
         if not any(labels):
             left["no gold among candidates"] += 1
