@@ -73,6 +73,7 @@ one; its position in the clause; the rank of its clause among the hits; its clau
 to the top clause's; the cosine of its vector to the question's and its gap to the best candidate's, and both
 again for an English question (whose key terms are translations, so that the words say less)."""
 DENSE_FEATURES = SENTENCE_FEATURES[7:]
+SENTENCE_ARTIFACT = "sentence-ranker.json"
 
 Similarity = Callable[[str, list[str]], np.ndarray]
 """The cosines of some sentences' vectors to a question's (:func:`similarity_of` an embedder)."""
@@ -86,7 +87,6 @@ def similarity_of(embedder: Embedder) -> Similarity:
         return vectors @ np.asarray(embedder.embed_query(question), dtype=float)
 
     return similarity
-SENTENCE_ARTIFACT = "sentence-ranker.json"
 
 
 @dataclass(frozen=True)
