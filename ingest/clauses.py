@@ -43,7 +43,7 @@ _STYLES: list[tuple[str, re.Pattern]] = [
     ("section", re.compile(f"^({_N})、")),
     ("paren_cn", re.compile(f"^[（(]({_N})[）)]")),
     ("paren_num", re.compile(r"^[（(](\d{1,3})[）)]")),
-    ("item", re.compile(r"^(\d{1,3})(?:[.．、](?!\d)|\s)")),
+    ("item", re.compile(r"^(\d{1,3})(?:[.．、](?!\d)|[.．](?=(?:19|20)\d\d年)|\s)")),  # 8.2024年9月底前… is item 8
     ("half_paren", re.compile(r"^(\d{1,3})[)）](?![)）])")),
     ("circled", re.compile(f"^([{_CIRCLED}])")),
     ("enum_di", re.compile(f"^第({_N})[，,、：:]")),

@@ -82,6 +82,8 @@ _CHROME_RES = [
     (re.compile(r"^[（(](?:责编|責編|编辑|編輯|责任编辑|責任編輯)[:：].{0,30}[）)]$|^(?:责任编辑|責任編輯)[:：]"), "editor credit"),
     (re.compile(r"^(?:扫一扫|掃一掃|手机扫描|相关链接|相關鏈接|相关阅读|相關閱讀|上一篇|下一篇)"), "page navigation"),
 ]
+_FOOTER_RE = re.compile(r"ICP备|ICP備|网站标识码|網站標識碼|公网安备|公網安備|版权所有|版權所有|(?:技术支持|技術支持)[:：]")
+"""A government site's footer line (its 备案 numbers, site code, copyright and contractor)."""
 _PAGE_FIELD_RE = re.compile(
     r"(标\s*题|標\s*題|发文字号|發文字號|索引号|索引號|主题分类|主題分類|发文机关|發文機關|成文日期|发布日期|發布日期|"
     r"发布时间|發布時間|时间|時間|来源|來源|点击|點擊|作者|文号|文號)\s*[:：]\s*"
@@ -184,6 +186,8 @@ def classify_chrome(line: str, position: float) -> str | None:
     for pattern, reason in _CHROME_RES:
         if len(line) <= 60 and pattern.search(line):
             return reason
+    if len(line) <= 160 and _FOOTER_RE.search(line):
+        return "site footer"
     parts = [p for p in _BREADCRUMB_SEP.split(line) if p] if len(line) <= 80 else []
     if (
         len(parts) >= 2

@@ -357,7 +357,52 @@ def _pdf_text(data: bytes) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except Exception as exc:  # pypdf raises many error types for damaged files
         raise LoadError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    text = "\n".join(pages)
-    if not text.strip():
+    if not "".join(pages).strip():
         raise LoadError("the PDF has no text layer (scanned?); run OCR first")
-    return text
+    return "\n".join(reflow_pdf_lines([strip_page_number(page.split("\n")) for page in pages]))
+
+
+_PAGE_NUMBER_RE = re.compile(r"[-—–－·\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/／]\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?[-—–－·\s]*")
+_WIDE_MARKS = frozenset("“”‘’—…")
+_PARAGRAPH_END = "。！？；：!?;:"
+"""A line ending in one of these ends its paragraph, however wide it is."""
+WRAP_SLACK = 4
+"""How much narrower than the page's text width (in half-width columns: two CJK characters) a line may be and
+still be a wrapped one: a line breaks before a character that would not fit, so it falls short of the width by
+less than one character (two columns), or by one more where a closing mark may not start a line."""
+
+
+def strip_page_number(lines: list[str]) -> list[str]:
+    """A page's lines without the page number printed at its foot or head (``— 3 —``, ``- 3 -``, ``第3页``)."""
+    lines = [line for line in lines if line.strip()]
+    for at in (-1, 0):
+        if lines and _PAGE_NUMBER_RE.fullmatch(lines[at]):
+            lines.pop(at)
+    return lines
+
+
+def columns(line: str) -> int:
+    """The width of a line in half-width columns (a CJK or full-width character, and the quotation marks and
+    dashes a Chinese font sets full width, take two)."""
+    return sum(2 if ord(c) >= 0x2E80 or c in _WIDE_MARKS else 1 for c in line)
+
+
+def reflow_pdf_lines(pages: list[list[str]], slack: int = WRAP_SLACK) -> list[str]:
+    """The paragraphs of a PDF's text layer, whose lines wrap at the page's width: a line as wide as the widest
+    lines of the document (the text width, their 90th percentile) that does not end a sentence continues on the
+    next line, the page break included. Nothing is joined in a document of fewer than ten lines."""
+    lines = [line.rstrip() for page in pages for line in page]
+    widths = sorted(columns(line) for line in lines)
+    if len(widths) < 10:
+        return lines
+    full = widths[int(0.9 * (len(widths) - 1))] - slack
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        if joining and out:
+            glue = " " if out[-1][-1:].isascii() and line[:1].isascii() and out[-1][-1:].isalnum() else ""
+            out[-1] = out[-1] + glue + line.lstrip()
+        else:
+            out.append(line)
+        joining = columns(line) >= full and not line.endswith(tuple(_PARAGRAPH_END))
+    return out

@@ -71,6 +71,10 @@ _BODY_END_RE = re.compile(
     rf"第{_NUM}次|第{_NUM}号|令第|公告|《|[（(]|(?:部长办公|常务|全体|部务|主任|办公)?会议|审议|通过|批准|公布|发布|颁布|修正|修订|施行|实施"
 )
 _ORDER_RE = re.compile(rf"([\u4e00-\u9fff]{{1,40}}?(?:令|公告))第({_NUM})号")
+_HEADING_RE = re.compile(r"[\u4e00-\u9fff]{2,30}(?:令|公告)")
+"""The first line of a promulgating order or announcement (某市人民政府令, 某省人民代表大会常务委员会公告)."""
+_HEADING_NUMBER_RE = re.compile(rf"[（(]?第({_NUM})[号號][）)]?")
+_DATE_LINE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _STATUS_RE = re.compile(r"(?:时效性|效力状态|效力级别|有效性|状态)\s*[:：]\s*(现行有效|已修订|已废止|已失效|失效)")
 _STATUS_MARK_RE = re.compile(r"[（(【\[]\s*(现行有效|已修订|已废止|已失效|失效)\s*[）)】\]]$")
 _STATUS_LINE_RE = re.compile(r"(现行有效|已修订|已废止|已失效|失效)")
@@ -148,6 +152,19 @@ def _closed(line: str) -> bool:
     return bool(re.search(rf"{act}(?:的《[^《》]*》)?[^\u4e00-\u9fff]*(?:根据)?$", line))
 
 
+def order_heading(lines: list[str]) -> tuple[str, str]:
+    """The 令号 or 公告号 and the act's name when a text opens as the order or announcement that promulgates it
+    (``某市人民政府令`` / ``第289号`` / ``《某市某办法》已经……通过，现予公布……``), else ``("", "")``: such a text
+    is cited by the act's name and the order's number, not by its heading line."""
+    if len(lines) < 3 or not _HEADING_RE.fullmatch(lines[0]):
+        return "", ""
+    m = _HEADING_NUMBER_RE.fullmatch(re.sub(r"\s", "", lines[1]))
+    if not m:
+        return "", ""
+    named = next((q.group(1) for line in lines[2:6] for q in [re.search(r"《([^《》]{2,60})》", line)] if q), "")
+    return f"{lines[0]}第{m.group(1)}号", named
+
+
 def law_head(text: str, header: list[str], lead: int = 4) -> tuple[str, list[str]]:
     """The title of a law and its history lines (lawcorpus layout: title, then dated lines, then the articles).
 
@@ -161,7 +178,7 @@ def law_head(text: str, header: list[str], lead: int = 4) -> tuple[str, list[str
         if not lines:
             continue
         marked = bool(re.match(r"#\s", lines[0]))
-        title = lines[0].lstrip("#").strip()
+        title = order_heading(lines)[1] or lines[0].lstrip("#").strip()
         block: list[str] = []
         open_line = False
         for n, line in enumerate(lines[1:], 1):
@@ -376,7 +393,9 @@ def extract_metadata(
     gazetteer = gazetteer or load_gazetteer()
     law_title, block = law_head(text, header)
     events = split_events("\n".join(block))
-    title = law_title or _title(header, page)
+    opening = [line.strip() for line in text.split("\n", 8)[:8] if line.strip()]
+    order, named = order_heading(opening)
+    title = law_title or named or _title(header, page)
     head = [*block, *header] if block else header
     number = ""
     for line in head:
@@ -384,7 +403,7 @@ def extract_metadata(
         if m:
             number = re.sub(r"\s", "", m.group(0))
             break
-    number = number or order_number(events) or page.get("发文字号", "")
+    number = number or order_number(events) or order or page.get("发文字号", "")
     signed = next((iso_date(t) for t in reversed(signoff) if iso_date(t)), "")
     header_date = next((iso_date(t) for t in header if iso_date(t) and not DOC_NUMBER_RE.search(t)), "")
     published = ""
@@ -394,10 +413,12 @@ def extract_metadata(
             break
     written = iso_date(page.get("成文日期", ""))
     made = max((e.date for e in events if e.act != "effective"), default="")
-    issued = made or signed or header_date or written or published
+    # an order's own date line (``市长 某某`` / ``2023年12月5日``) dates the act it promulgates
+    ordered = next((iso_date(t) for t in opening if order and _DATE_LINE_RE.fullmatch(t)), "")
+    issued = made or signed or header_date or ordered or written or published
     if not published and written and written != issued:
         published = written
-    issuer = issuing_body(events) or _issuer(title, header, signoff, preamble, page)
+    issuer = issuing_body(events) or _issuer(title, header, signoff, preamble, page) or re.sub(r"(?:令|公告)第.*$", "", order)
     period = ""
     m = _PERIOD_RE.search(title) or _PERIOD_RE.search(preamble)
     if m and int(m.group(1)) < int(m.group(2)):

@@ -178,3 +178,11 @@ def test_full_width_letters_and_digits_become_half_width_like_the_reference() ->
 
     assert normalise_punctuation(every) == reference(every)
     assert normalise_punctuation("２０２１年ＡＢＣ，(一)") == "2021年ABC，（一）"
+
+
+def test_a_government_site_footer_is_chrome() -> None:
+    body = ["关于加强管理的通知", "各单位：", "现就有关事项通知如下。", "某市人民政府办公室", "2024年4月2日"]
+    footer = "主办单位：某市人民政府办公室 网站标识码 3301060001 ICP备案号 浙ICP备05000000号 公网安备 33010602000001号"
+    lines, report = clean("\n".join([*body, footer]))
+    assert [line.text for line in lines] == body
+    assert [note.reason for note in report.removed] == ["site footer"]

@@ -20,7 +20,7 @@ from assistant.store import ClauseStore
 from assistant.text import tokenize
 from ingest.clauses import parse_responsible
 from ingest.documents import read_document
-from ingest.loaders import LoadError, load
+from ingest.loaders import LoadError, load, reflow_pdf_lines, strip_page_number
 from ingest.pipeline import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,6 +231,30 @@ def test_pdf_text_layer(batch: Path) -> None:
     assert report.format == "pdf"
     assert doc.text == _cleaned(SIMPLIFIED)
     assert [c.label for c in doc.clauses] == LABELS
+
+
+def test_pdf_lines_wrapped_at_the_page_width_are_one_paragraph() -> None:
+    """A PDF's text layer breaks every line at the page width and numbers its pages: the paragraphs come back
+    whole (across the page break too), a line that ends a sentence ends its paragraph, the page numbers go."""
+    first = "第一条 为了规范管理，根据有关法律、法规的规定，结合本市实际情况，制定"
+    pages = [
+        [first, "本办法。", "第二条 本办法适用于本市行政区域内的停车设施规划、建设和管理活动，以及", "相关的监督管理工作。",
+         "第三条 市交通运输局是本市停车管理工作的主管部门，负责组织实施本办法；", "（一）编制规划；",
+         "第四条 停车设施的建设应当符合城市总体规划和停车设施专项规划的要求，并"],
+        ["依法办理审批手续。", "第五条 任何单位和个人不得擅自改变停车设施的使用性质，不得占用停车泊位", "堆放物品。",
+         "第六条 本办法自2024年1月1日起施行。", "— 2 —"],
+    ]
+    assert strip_page_number(pages[1]) == pages[1][:-1]
+    assert reflow_pdf_lines([pages[0], strip_page_number(pages[1])]) == [
+        first + "本办法。",
+        "第二条 本办法适用于本市行政区域内的停车设施规划、建设和管理活动，以及相关的监督管理工作。",
+        "第三条 市交通运输局是本市停车管理工作的主管部门，负责组织实施本办法；",
+        "（一）编制规划；",
+        "第四条 停车设施的建设应当符合城市总体规划和停车设施专项规划的要求，并依法办理审批手续。",
+        "第五条 任何单位和个人不得擅自改变停车设施的使用性质，不得占用停车泊位堆放物品。",
+        "第六条 本办法自2024年1月1日起施行。",
+    ]
+    assert reflow_pdf_lines([pages[0][:3]]) == pages[0][:3]  # too few lines to know the page's width
 
 
 # ---------------------------------------------------------------- a mixed batch

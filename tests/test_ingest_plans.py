@@ -219,3 +219,14 @@ def test_notice_distributing_two_documents(tmp_path: Path) -> None:
     assert labels == [("一",), ("二",), ("某市数据安全保障方案", "一")]
     second = next(c for c in clauses if c.label_path == ("某市数据安全保障方案", "一"))
     assert second.text == "一、总体要求\n建立数据分类分级保护制度。"
+
+
+def test_an_item_that_opens_with_a_year_is_an_item(tmp_path: Path) -> None:
+    """``8. 2024年9月底前…`` is item 8 (a decimal has no four-digit year after its point), and the numbering that
+    runs on across sections continues after it."""
+    text = (
+        "某市2024年工作要点\n一、完善制度\n（一）加强立法\n1.制定规章2件。\n2.开展清理工作。\n"
+        "3. 2024年9月底前完成专项清理。\n（二）规范决策\n4.公布决策事项目录。\n5. 2024年6月底前完成评估。\n"
+    )
+    labels = [c.label for c in parse(tmp_path, text) if c.kind == "clause"]
+    assert {"一（一）3", "一（二）4", "一（二）5"} <= set(labels), labels

@@ -272,3 +272,15 @@ def test_versions_of_a_lawcorpus_regulation() -> None:
     assert linked[old].superseded_by == new
     assert linked[new].current and not linked[old].current
     assert linked["宪法/宪法.md"].group.versions == ("宪法/宪法.md",)
+
+
+def test_a_text_opening_with_its_promulgating_order_is_named_by_the_act(tmp_path: Path) -> None:
+    text = (
+        "某市人民政府令\n第12号\n《某市停车管理办法》已经2023年11月20日市政府第37次常务会议审议通过，现予公布，"
+        "自2024年1月1日起施行。\n市长 某某\n2023年12月5日\n某市停车管理办法\n第一章 总则\n"
+        "第一条 为了规范停车管理，制定本办法。\n第二条 本办法自2024年1月1日起施行。\n"
+    )
+    (tmp_path / "order.txt").write_text(text, encoding="utf-8")
+    meta = read_document(tmp_path / "order.txt")[0].meta
+    assert (meta.title, meta.doc_number, meta.issuer) == ("某市停车管理办法", "某市人民政府令第12号", "某市人民政府")
+    assert (meta.date_issued, meta.effective) == ("2023-12-05", "2024-01-01")
