@@ -52,14 +52,14 @@ _INTENT_WORDS = frozenset(
 )
 # "how many / how much" asks and the units a figure answering them carries
 _QUANTITY_RE = re.compile(
-    r"(多少|(?<![这近前好后或])几)(?!乎|点)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|分值)|"
+    r"(多少|(?<![这近前好后或哪])几)(?!乎|点)(个|名|位|人|件|次|项|家|期|篇|天|日|年|月|小时|学时|元|万元|亿元|%|分|条|批|所)?|(比例|比重|占比|百分之|分值)|"
     r"多久|多长时间|\bhow (many|much|long)\b|\bwhat (percentage|share|proportion|number)\b|\bminimum (share|number|weight)\b",
     re.I,
 )
 _UNIT_CLASSES = (
     ("个名位人家所", r"[个名位人家所]"),
     ("件次项条批期篇", r"[件次项条批期篇]"),
-    ("天日年月小时学时", r"(?:天|日|个?月|年|小时|学时)"),
+    ("天日年月小时学时", r"(?:天|个?(?:工作|自然)?日|个?月|年|小时|学时)"),  # 3个工作日 is a term in days
     ("元万亿", r"(?:元|万|亿)"),
 )
 _CN_NUMERAL = "一二三四五六七八九十百千万两零"
