@@ -6,15 +6,18 @@ The sources are documents the team wrote (fictional content, real document types
 the formats the assistant must read, the way such files look in the wild: a GBK text file, HTML pages with
 navigation and scripts around the text (one in GB2312), a PDF whose text layer wraps lines at the page width and
 numbers its pages, Word files (one with its task table as a real table), a Traditional-script Big5 text file and
-Markdown.
+Markdown. The output is deterministic (the Word files' members carry one fixed time), so the committed files can be
+checked against a rebuild.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import io
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +32,12 @@ FORMATS = {
     "p06": "md",
     "p07": "html-gb2312",
     "p08": "docx",
+    "p09": "html",
+    "p10": "docx",
+    "p11": "pdf",
+    "p12": "gbk-txt",
+    "p13": "docx-table",
+    "p14": "md",
 }
 """The format each source document is written in (by its prefix)."""
 
@@ -80,7 +89,12 @@ def write_docx(lines: list[str], path: Path, table: bool) -> None:
         flush()
         document.add_paragraph(line)
     flush()
-    document.save(str(path))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    # the same text makes the same file: every member stamped with one fixed time
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), source.read(info.filename))
 
 
 def pdf_pages(lines: list[str]) -> list[list[str]]:
