@@ -227,6 +227,18 @@ def test_two_sentences_of_one_clause_are_quoted_in_the_clauses_order(analyzer) -
     assert answer.text.index("政务公开") < answer.text.index("出庭应诉")  # as the clause has them
 
 
+def test_asked_who_the_answer_names_the_one_the_clause_says_leads(analyzer) -> None:
+    """The leading unit written as a sentence of its own (not a （牵头单位：…） note) is quoted beside the task."""
+    text = "1.全面实行政府权责清单制度，市、县两级政府部门于每年6月30日前完成权责清单年度动态调整。由市委编办牵头负责。"
+    clause = Clause(source="a.txt", label_path=("二", "（一）", "1"), text=text, start=0, end=len(text))
+    query = analyzer.analyse("权责清单年度动态调整这项工作由谁牵头？")
+    assert query.intent == "responsibility" and not clause.responsible
+    weights = {t.term: corpus_idf(t.term) or 1.0 for t in query.key_terms}
+    hit = Hit(clause=clause, meta=METAS[0], score=1.0, coverage=1.0)
+    answer = ExtractiveAnswerer().answer(query, [hit], weights)
+    assert "市委编办" in answer.text and "权责清单" in answer.text
+
+
 def test_the_answer_quotes_as_much_as_its_lengths_allow(analyzer, tmp_path) -> None:
     from assistant.answer import Lengths
 

@@ -409,7 +409,17 @@ class ExtractiveAnswerer:
                 written = re.match(r"^(责任|責任|牵头|牽頭|主办|主辦)", hit.clause.responsible)
                 label = "" if written else in_script("责任单位：", hit.meta.script)
                 return [*topic, (label, hit.clause.responsible, hit)]
-        return self._picked(query, hits, weights, bonus=_RESPONSIBLE_WORDS)
+        parts = self._picked(query, hits, weights, bonus=_RESPONSIBLE_WORDS)
+        if any(_has_bonus(normalise(text), _RESPONSIBLE_WORDS) for _, text, _ in parts):
+            return parts
+        # asked who, the answer names someone: the clause's own sentence that does (…。由市委编办牵头负责。)
+        first = parts[0][2]
+        naming = [s for s in candidate_sentences(query, [first], weights, _RESPONSIBLE_WORDS, self.ranker,
+                                                 self.lengths.sentence_chars) if s.features[1]]
+        if not naming:
+            return parts
+        best = max(naming, key=lambda s: s.score)
+        return [*parts, ("", with_items(best, self.lengths.list_chars), first)]
 
     def _comparison(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         parts = []
