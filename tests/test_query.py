@@ -239,6 +239,17 @@ def test_asked_who_the_answer_names_the_one_the_clause_says_leads(analyzer) -> N
     assert "市委编办" in answer.text and "权责清单" in answer.text
 
 
+def test_asked_by_when_a_table_row_answers_with_its_own_deadline_field(analyzer) -> None:
+    text = "乡镇（街道）便民服务中心帮办代办服务全覆盖"
+    clause = Clause(source="a.docx", label_path=("表1", "第4项"), text=text, start=0, end=len(text),
+                    deadlines=("2024年10月底前",), fields=(("工作任务", text), ("完成时限", "2024年10月底前")))
+    query = analyzer.analyse("便民服务中心的帮办代办服务要在什么时候之前实现全覆盖？")
+    assert query.intent == "deadline"
+    weights = {t.term: corpus_idf(t.term) or 1.0 for t in query.key_terms}
+    answer = ExtractiveAnswerer().answer(query, [Hit(clause=clause, meta=METAS[0], score=1.0, coverage=1.0)], weights)
+    assert "完成时限：2024年10月底前" in answer.text and "帮办代办" in answer.text
+
+
 def test_the_answer_quotes_as_much_as_its_lengths_allow(analyzer, tmp_path) -> None:
     from assistant.answer import Lengths
 

@@ -367,7 +367,7 @@ class ExtractiveAnswerer:
         elif query.intent == "responsibility":
             parts = self._responsibility(query, hits, weights)
         elif query.intent == "deadline":
-            parts = self._picked(query, hits, weights, bonus=DEADLINE_HINT_RE)
+            parts = self._giving(query, hits, weights, DEADLINE_HINT_RE)
         else:
             parts = self._picked(query, hits, weights)
         if query.english:
@@ -409,17 +409,26 @@ class ExtractiveAnswerer:
                 written = re.match(r"^(责任|責任|牵头|牽頭|主办|主辦)", hit.clause.responsible)
                 label = "" if written else in_script("责任单位：", hit.meta.script)
                 return [*topic, (label, hit.clause.responsible, hit)]
-        parts = self._picked(query, hits, weights, bonus=_RESPONSIBLE_WORDS)
-        if any(_has_bonus(normalise(text), _RESPONSIBLE_WORDS) for _, text, _ in parts):
+        return self._giving(query, hits, weights, _RESPONSIBLE_WORDS)
+
+    def _giving(self, query: Query, hits: list[Hit], weights: dict[str, float], kind) -> list[tuple[str, str, Hit]]:
+        """The best sentences, and when none holds what the question asks for (``kind``: who leads, by when), the
+        first clause's best sentence that does: asked who, the answer names someone (…。由市委编办牵头负责。);
+        asked by when, it gives a date (a table row's 完成时限：2024年10月底前)."""
+        parts = self._picked(query, hits, weights, bonus=kind)
+        if any(_has_bonus(normalise(text), kind) for _, text, _ in parts):
             return parts
-        # asked who, the answer names someone: the clause's own sentence that does (…。由市委编办牵头负责。)
         first = parts[0][2]
-        naming = [s for s in candidate_sentences(query, [first], weights, _RESPONSIBLE_WORDS, self.ranker,
+        giving = [s for s in candidate_sentences(query, [first], weights, kind, self.ranker,
                                                  self.lengths.sentence_chars) if s.features[1]]
-        if not naming:
-            return parts
-        best = max(naming, key=lambda s: s.score)
-        return [*parts, ("", with_items(best, self.lengths.list_chars), first)]
+        if giving:
+            best = max(giving, key=lambda s: s.score)
+            return [*parts, ("", with_items(best, self.lengths.list_chars), first)]
+        if kind is DEADLINE_HINT_RE and first.clause.deadlines:  # a table row's own field (完成时限：2024年10月底前)
+            named = next((name for name, value in first.clause.fields if value in first.clause.deadlines), "")
+            label = f"{named}：" if named else in_script("完成时限：", first.meta.script)
+            return [*parts, (label, "、".join(first.clause.deadlines), first)]
+        return parts
 
     def _comparison(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         parts = []
