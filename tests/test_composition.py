@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from assistant.answer.compose import combine
 from assistant.answer.extractive import (
+    announced,
     english_label,
     fair_share,
     history_line,
@@ -25,6 +26,13 @@ def test_the_items_a_colon_announces_follow_it_each_cut_to_its_first_phrase() ->
     assert listed_items(MEASURES, end) == ["（一）对特定人员实施采样检验", "（二）暂时封锁有关国境", "（三）其他必要的应急处置措施"]
     assert all(item.replace("…", "") in MEASURES for item in listed_items(MEASURES, end, budget=40))
     assert listed_items(MEASURES, MEASURES.index("前款")) == []  # no numbered line follows
+
+
+def test_items_written_on_in_the_announcing_line_are_items_too() -> None:
+    text = "7.强化兜底保障。公办机构优先接收以下老年人入住：（1）特困老年人；（2）失能、半失能老年人；（3）独居老年人。（责任单位：市民政局）"
+    spans = announced(text, split_sentences(text))
+    assert [text[a:b] for a, b in spans][1] == "公办机构优先接收以下老年人入住："
+    assert listed_items(text, spans[1][1]) == ["（1）特困老年人", "（2）失能、半失能老年人", "（3）独居老年人"]
 
 
 def test_short_items_leave_the_budget_they_do_not_use_to_the_long_ones() -> None:

@@ -23,6 +23,10 @@ MAX_SENTENCE_CHARS = 110
 _LABEL_PREFIX_RE = re.compile(r"^\s*(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．]|第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]+[是要][，,]?)\s*")
 _ITEM_RE = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百\d]+[）)]|\d+[.、．)]|[①-⑳]|[一二三四五六七八九十]+、)")
 _PHRASE_END_RE = re.compile(r"[，,；;。]")
+_INLINE_LABEL = r"[（(](?:\d{1,2}|[一二三四五六七八九十]{1,3})[）)]"
+_INLINE_LIST_RE = re.compile(rf"[：:](?=\s*{_INLINE_LABEL})")
+"""A colon that announces items written on in the same line (…入住：（1）…；（2）…)."""
+_INLINE_ITEM_RE = re.compile(rf"(?<=[；;])\s*(?={_INLINE_LABEL})")
 LIST_CHARS = 200
 """Room for the items a sentence ending in a colon announces (:class:`Lengths` overrides)."""
 LENGTHS_ARTIFACT = "answer-lengths.json"
@@ -155,7 +159,7 @@ def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:
             continue
         if not _ITEM_RE.match(line):
             break
-        items.append(line.strip())
+        items += [item.strip() for item in _INLINE_ITEM_RE.split(line) if item.strip()]  # （1）…；（2）… on one line
     if not items:
         return []
     phrases = []
@@ -221,6 +225,16 @@ _PROVISO_RE = re.compile(r"(?:但是|但|除非)[，,]?|除[^。；]{1,40}外")
 """How a proviso (但书) or exception opens: 但是，…的除外; 除…外."""
 
 
+def announced(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans with a sentence that announces items inline (``优先接收以下老年人：（1）…；（2）…``) ended
+    at its colon, as one whose items start on their own lines is."""
+    out = []
+    for start, end in spans:
+        m = _INLINE_LIST_RE.search(text, start, end)
+        out += [(start, m.end()), (m.end(), end)] if m else [(start, end)]
+    return out
+
+
 def with_provisos(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sentence spans with each proviso joined to the sentence it qualifies (``…不得请求…；但是，…的除外``): a rule
     quoted without its exception says what the law does not."""
@@ -240,7 +254,7 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
     scored by ``ranker``, each cut to ``window`` characters; a clause's title is context, not an answer."""
     ranker = ranker or SentenceRanker()
     text = hit.clause.text
-    spans = with_provisos(text, split_sentences(text))
+    spans = announced(text, with_provisos(text, split_sentences(text)))
     out = []
     total = sum(weights.values()) or 1.0
     for position, (start, end) in enumerate(spans):
