@@ -400,7 +400,8 @@ def reflow_pdf_lines(pages: list[list[str]], slack: int = WRAP_SLACK) -> list[st
     joining = False
     for line in lines:
         if joining and out:
-            glue = " " if out[-1][-1:].isascii() and line[:1].isascii() and out[-1][-1:].isalnum() else ""
+            # an English word wraps at a space, which the line lost; a number or a Chinese word wraps anywhere
+            glue = " " if all(c.isascii() and c.isalpha() for c in (out[-1][-1:], line.lstrip()[:1])) else ""
             out[-1] = out[-1] + glue + line.lstrip()
         else:
             out.append(line)

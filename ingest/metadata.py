@@ -165,6 +165,24 @@ def order_heading(lines: list[str]) -> tuple[str, str]:
     return f"{lines[0]}第{m.group(1)}号", named
 
 
+def order_history(opening: list[str], order: str) -> list[str]:
+    """History lines (``2023年11月20日市政府第37次常务会议审议通过``, ``2023年12月5日某市人民政府令第289号公布``)
+    from an order's promulgating sentence (``《…》已经2023年11月20日市政府第37次常务会议审议通过，现予公布``, ``已由
+    …会议于2023年8月29日通过，经…于2023年11月30日批准``) and its date line, in the layout of a law's history."""
+    lines = []
+    for line in opening[2:]:
+        if _DATE_LINE_RE.fullmatch(line):
+            lines.append(f"{line}{order}公布")
+            break
+        for segment in re.split(r"[，,。；]", line):
+            m = _EVENT_DATE_RE.search(segment)
+            if not m or not re.search(r"(?:通过|批准)$", segment):
+                continue
+            body = re.sub(r"^(?:《[^《》]*》)?(?:已经|已由|已|经|由)", "", segment[: m.start()]).rstrip("于在")
+            lines.append(f"{m.group(0)}{body}{segment[m.end():]}")
+    return lines
+
+
 def law_head(text: str, header: list[str], lead: int = 4) -> tuple[str, list[str]]:
     """The title of a law and its history lines (lawcorpus layout: title, then dated lines, then the articles).
 
@@ -395,6 +413,8 @@ def extract_metadata(
     events = split_events("\n".join(block))
     opening = [line.strip() for line in text.split("\n", 8)[:8] if line.strip()]
     order, named = order_heading(opening)
+    if order:  # the promulgating sentence, read clause by clause
+        events = split_events("\n".join(order_history(opening, order)))
     title = law_title or named or _title(header, page)
     head = [*block, *header] if block else header
     number = ""
@@ -418,7 +438,8 @@ def extract_metadata(
     issued = made or signed or header_date or ordered or written or published
     if not published and written and written != issued:
         published = written
-    issuer = issuing_body(events) or _issuer(title, header, signoff, preamble, page) or re.sub(r"(?:令|公告)第.*$", "", order)
+    issuer = (re.sub(r"(?:令|公告)第.*$", "", order) or issuing_body(events) or
+              _issuer(title, header, signoff, preamble, page))
     period = ""
     m = _PERIOD_RE.search(title) or _PERIOD_RE.search(preamble)
     if m and int(m.group(1)) < int(m.group(2)):

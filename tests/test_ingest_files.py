@@ -255,6 +255,8 @@ def test_pdf_lines_wrapped_at_the_page_width_are_one_paragraph() -> None:
         "第六条 本办法自2024年1月1日起施行。",
     ]
     assert reflow_pdf_lines([pages[0][:3]]) == pages[0][:3]  # too few lines to know the page's width
+    wrapped = [*pages[1][:-2], "第七条 本办法由市人民政府于2023年12月5日公布，自公布之日起三十日后施行，有效期至202", "8年12月31日。"]
+    assert reflow_pdf_lines([pages[0], wrapped])[-1].endswith("有效期至2028年12月31日。")  # a number wraps anywhere
 
 
 # ---------------------------------------------------------------- a mixed batch

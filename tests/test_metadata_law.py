@@ -284,3 +284,4 @@ def test_a_text_opening_with_its_promulgating_order_is_named_by_the_act(tmp_path
     meta = read_document(tmp_path / "order.txt")[0].meta
     assert (meta.title, meta.doc_number, meta.issuer) == ("某市停车管理办法", "某市人民政府令第12号", "某市人民政府")
     assert (meta.date_issued, meta.effective) == ("2023-12-05", "2024-01-01")
+    assert meta.history == ("2023年11月20日市政府第37次常务会议审议通过", "2023年12月5日某市人民政府令第12号公布")

@@ -250,6 +250,22 @@ def test_asked_by_when_a_table_row_answers_with_its_own_deadline_field(analyzer)
     assert "完成时限：2024年10月底前" in answer.text and "帮办代办" in answer.text
 
 
+def test_a_line_of_the_history_is_cited_where_the_document_says_it(analyzer) -> None:
+    """An order's promulgating sentence gives the adoption line: the answer cites that record, not the header."""
+    meta = DocumentMeta(source="a.txt", title="张掖市法治政府建设实施方案", doc_number="张掖市人民政府令第1号",
+                        history=("2023年11月20日市政府第37次常务会议审议通过", "2023年12月5日张掖市人民政府令第1号公布"))
+    header = Clause(source="a.txt", label_path=("文件头",), text="张掖市人民政府令", start=0, end=8, kind="header")
+    said = "第1号 《张掖市法治政府建设实施方案》已经2023年11月20日市政府第37次常务会议审议通过，现予公布。"
+    preamble = Clause(source="a.txt", label_path=("引言",), text=said, start=9, end=9 + len(said), kind="preamble")
+    from dataclasses import replace
+
+    query = replace(analyzer.analyse("《张掖市法治政府建设实施方案》是哪天审议通过的？"), intent="metadata")
+    hits = [Hit(clause=c, meta=meta, score=1.0, coverage=1.0) for c in (header, preamble)]
+    answer = ExtractiveAnswerer().answer(query, hits, {})
+    assert "2023年11月20日市政府第37次常务会议审议通过" in answer.text
+    assert [c.clause for c in answer.citations][-1] == "引言"
+
+
 def test_the_answer_quotes_as_much_as_its_lengths_allow(analyzer, tmp_path) -> None:
     from assistant.answer import Lengths
 

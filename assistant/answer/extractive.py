@@ -500,5 +500,9 @@ class ExtractiveAnswerer:
                 parts.append(("", said, in_force))
         event = re.search(r"修正|修订|通过|公布|令|amend|revis|adopt|promulgat", asking)
         if meta.history and event:
-            parts.append(("", history_line(meta.history, event.group(0), asking), header))
+            line = history_line(meta.history, event.group(0), asking)
+            date = re.match(r"\d{4}年\d{1,2}月\d{1,2}日", line)
+            # cited where the document says it (an order's promulgating sentence), else the header
+            holder = next((h for h in mine if h.clause.kind != "header" and date and date.group(0) in h.clause.text), header)
+            parts.append(("", line, holder))
         return parts
