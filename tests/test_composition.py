@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from assistant.answer.compose import combine
 from assistant.answer.extractive import (
+    ExtractiveAnswerer,
     announced,
     english_label,
     fair_share,
     history_line,
     in_english,
+    item_lead,
     listed_items,
     with_provisos,
 )
 from assistant.retrieval.english import Glossary, base_forms
-from assistant.retrieval.query import question_parts
+from assistant.retrieval.query import QueryAnalyzer, question_parts
 from assistant.text import split_sentences
 from assistant.types import Answer, Citation, Clause, DocumentMeta, Hit
 
@@ -112,3 +114,31 @@ def test_a_proviso_stays_with_the_rule_it_qualifies() -> None:
     ]
     plain = "甲应当报告；乙应当登记。"
     assert [plain[a:b] for a, b in with_provisos(plain, split_sentences(plain))] == ["甲应当报告；", "乙应当登记。"]
+
+
+PENALTIES = (
+    "第四十条 检测机构有下列情形之一的，责令改正，处3万元以上15万元以下的罚款：\n"
+    "（一）超出资质范围出具检测报告的；\n（二）伪造检测数据的。\n"
+    "检测机构转让资质的，依照前款规定处罚。"
+)
+
+
+def test_an_item_is_read_with_the_line_announcing_its_list() -> None:
+    first, second = PENALTIES.index("（一）"), PENALTIES.index("（二）")
+    lead = item_lead(PENALTIES, second + 3)
+    assert lead is not None and PENALTIES[lead[0] : lead[1]].startswith("第四十条") and PENALTIES[lead[1] - 1] == "："
+    assert item_lead(PENALTIES, first) == lead
+    assert item_lead(PENALTIES, 5) is None  # the lead itself is no item
+    assert item_lead(PENALTIES, PENALTIES.index("检测机构转让")) is None  # nor the paragraph after the list
+    assert item_lead("（一）没有引导语的项；\n（二）另一项。", 8) is None  # items no line announces
+
+
+def test_an_item_quoted_for_a_question_comes_with_what_its_lead_says_of_it() -> None:
+    meta = DocumentMeta(source="rules.md", title="检测机构管理条例")
+    clause = Clause(source="rules.md", label_path=("第四十条",), text=PENALTIES, start=0, end=len(PENALTIES))
+    hits = [Hit(clause=clause, meta=meta, score=1.0, coverage=1.0)]
+    query = QueryAnalyzer([meta]).analyse("伪造检测数据的怎么处理？")
+    answer = ExtractiveAnswerer().answer(query, hits, {t.term: 1.0 for t in query.key_terms})
+    assert "伪造检测数据" in answer.text and "3万元以上15万元以下" in answer.text, answer.text
+    assert answer.text.index("3万元") < answer.text.index("伪造")  # the lead before the item, as written
+    assert answer.text.count("伪造检测数据") == 1 and "超出资质范围" not in answer.text  # the item, not the list

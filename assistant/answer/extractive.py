@@ -57,6 +57,10 @@ class Sentence:
     """It ends with a colon: the items after it are its content (下列措施：（一）…)."""
     features: tuple[float, ...] = ()
     """The values of :data:`SENTENCE_FEATURES` the score was computed from."""
+    lead: str = ""
+    """For an item of a list, the line announcing the list (cut as the sentence is): what the item is."""
+    lead_span: tuple[int, int] | None = None
+    """Where that line lies in the clause's text."""
 
 
 def fitted(path: Path | None, artifact: str) -> dict | None:
@@ -172,6 +176,21 @@ def listed_items(text: str, end: int, budget: int = LIST_CHARS) -> list[str]:
     return [p if len(p) <= share else p[:share] + "…" for p in phrases]
 
 
+def item_lead(text: str, start: int) -> tuple[int, int] | None:
+    """The line announcing the list whose item holds offset ``start`` (``认证机构有下列情形之一的，处…罚款：`` above
+    ``（一）超出批准范围…的；``): an item means what its lead says of it. None when ``start`` is in no item."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if not _ITEM_RE.match(text[line_start:]):
+        return None
+    while line_start > 0:
+        previous = text.rfind("\n", 0, line_start - 1) + 1
+        line = text[previous : line_start - 1]
+        if not _ITEM_RE.match(line):
+            return (previous, line_start - 1) if line.rstrip().endswith(("：", ":")) else None
+        line_start = previous
+    return None
+
+
 def fair_share(lengths: list[int], budget: int) -> int:
     """The largest cut such that the items, each cut to it, fit in ``budget`` (max-min fair: a short item keeps
     all of itself and leaves what it does not use to the longer ones)."""
@@ -276,8 +295,10 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
             clause_share,
         ) + (0.0,) * len(DENSE_FEATURES)  # filled in by candidate_sentences from the pool's vectors
         focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
+        lead = item_lead(text, start)
+        lead_text = _window(text[lead[0] : lead[1]].strip(), query.key_terms, window, focus) if lead else ""
         out.append(Sentence(hit, _window(body, query.key_terms, window, focus), ranker.score(values), terms, end, announces,
-                            values))
+                            values, lead_text, lead))
     return out
 
 
@@ -414,7 +435,22 @@ class ExtractiveAnswerer:
         # the best clause first; sentences of one clause in the clause's order, so that it reads as written
         clauses = list(dict.fromkeys(s.hit.clause.id for s in chosen))
         chosen.sort(key=lambda s: (clauses.index(s.hit.clause.id), s.end))
-        return [("", with_items(s, lengths.list_chars), s.hit) for s in chosen]
+        parts: list[tuple[str, str, Hit]] = []
+        led: set[tuple[str, tuple[int, int]]] = set()
+        for s in chosen:  # an item after the line announcing its list, unless that line is quoted with its items
+            if s.lead_span is not None:
+                key = (s.hit.clause.id, s.lead_span)
+                lists = [
+                    with_items(c, lengths.list_chars) for c in chosen
+                    if c.announces and c.hit.clause.id == s.hit.clause.id and s.lead_span[0] < c.end <= s.lead_span[1] + 1
+                ]
+                if any(s.text.strip("…").rstrip("。；;") in listed for listed in lists):
+                    continue  # the list quotes the whole item already
+                if not lists and key not in led:
+                    led.add(key)
+                    parts.append(("", s.lead.rstrip("：:"), s.hit))
+            parts.append(("", with_items(s, lengths.list_chars), s.hit))
+        return parts
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
         for hit in hits[:3]:
