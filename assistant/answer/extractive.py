@@ -57,10 +57,8 @@ class Sentence:
     """It ends with a colon: the items after it are its content (下列措施：（一）…)."""
     features: tuple[float, ...] = ()
     """The values of :data:`SENTENCE_FEATURES` the score was computed from."""
-    lead: str = ""
-    """For an item of a list, the line announcing the list (cut as the sentence is): what the item is."""
-    lead_span: tuple[int, int] | None = None
-    """Where that line lies in the clause's text."""
+    lead: tuple[int, int] | None = None
+    """For an item of a list, where the line announcing the list lies in the clause's text: what the item is."""
 
 
 def fitted(path: Path | None, artifact: str) -> dict | None:
@@ -266,6 +264,11 @@ def with_provisos(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, in
     return joined
 
 
+def _focus(query: Query, bonus: re.Pattern[str] | tuple[str, ...] | None) -> re.Pattern[str] | None:
+    """What a long sentence is cut around: the figure asked for, else the pattern of what is asked (by when)."""
+    return query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
+
+
 def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pattern[str] | tuple[str, ...] | None = None,
                  rank: int = 0, clause_share: float = 1.0, ranker: SentenceRanker | None = None,
                  window: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
@@ -294,11 +297,9 @@ def sentences_of(hit: Hit, query: Query, weights: dict[str, float], bonus: re.Pa
             float(rank),
             clause_share,
         ) + (0.0,) * len(DENSE_FEATURES)  # filled in by candidate_sentences from the pool's vectors
-        focus = query.quantity or (bonus if isinstance(bonus, re.Pattern) else None)
-        lead = item_lead(text, start)
-        lead_text = _window(text[lead[0] : lead[1]].strip(), query.key_terms, window, focus) if lead else ""
+        focus = _focus(query, bonus)
         out.append(Sentence(hit, _window(body, query.key_terms, window, focus), ranker.score(values), terms, end, announces,
-                            values, lead_text, lead))
+                            values, item_lead(text, start)))
     return out
 
 
@@ -435,21 +436,24 @@ class ExtractiveAnswerer:
         # the best clause first; sentences of one clause in the clause's order, so that it reads as written
         clauses = list(dict.fromkeys(s.hit.clause.id for s in chosen))
         chosen.sort(key=lambda s: (clauses.index(s.hit.clause.id), s.end))
+        quoted = [with_items(s, lengths.list_chars) for s in chosen]
+        focus = _focus(query, bonus)
         parts: list[tuple[str, str, Hit]] = []
         led: set[tuple[str, tuple[int, int]]] = set()
-        for s in chosen:  # an item after the line announcing its list, unless that line is quoted with its items
-            if s.lead_span is not None:
-                key = (s.hit.clause.id, s.lead_span)
+        for s, text in zip(chosen, quoted, strict=True):  # an item after the line announcing its list, unless that
+            if s.lead is not None:  # line is quoted with its items
+                start, end = s.lead
                 lists = [
-                    with_items(c, lengths.list_chars) for c in chosen
-                    if c.announces and c.hit.clause.id == s.hit.clause.id and s.lead_span[0] < c.end <= s.lead_span[1] + 1
+                    listed for c, listed in zip(chosen, quoted, strict=True)
+                    if c.announces and c.hit.clause.id == s.hit.clause.id and start < c.end <= end + 1
                 ]
                 if any(s.text.strip("…").rstrip("。；;") in listed for listed in lists):
                     continue  # the list quotes the whole item already
-                if not lists and key not in led:
-                    led.add(key)
-                    parts.append(("", s.lead.rstrip("：:"), s.hit))
-            parts.append(("", with_items(s, lengths.list_chars), s.hit))
+                if not lists and (s.hit.clause.id, s.lead) not in led:
+                    led.add((s.hit.clause.id, s.lead))
+                    lead = _window(s.hit.clause.text[start:end].strip(), query.key_terms, lengths.sentence_chars, focus)
+                    parts.append(("", lead.rstrip("：:"), s.hit))
+            parts.append(("", text, s.hit))
         return parts
 
     def _responsibility(self, query: Query, hits: list[Hit], weights: dict[str, float]) -> list[tuple[str, str, Hit]]:
